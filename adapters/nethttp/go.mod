@@ -1,0 +1,16 @@
+module github.com/oryguard/oryguard/adapters/nethttp
+
+go 1.26.0
+
+require (
+	github.com/ory/client-go v1.22.92
+	github.com/oryguard/oryguard/core v0.0.0
+)
+
+require (
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+)
+
+replace github.com/oryguard/oryguard/core => ../../core

@@ -1,0 +1,179 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults used when the matching Config field is left zero.
+const (
+	// DefaultTimeout bounds one whoami call to Ory, including waiting for
+	// the response body.
+	DefaultTimeout = 3 * time.Second
+
+	// DefaultMaxConcurrentLookups bounds how many whoami calls for distinct
+	// credentials may be in flight at once. Requests beyond it get 503 with
+	// Retry-After instead of piling onto Ory.
+	DefaultMaxConcurrentLookups = 256
+
+	// DefaultCacheMaxEntries bounds the session cache when it is on and
+	// CacheConfig.MaxEntries is zero.
+	DefaultCacheMaxEntries = 10_000
+
+	// MaxCredentialLength is the longest session token or session cookie
+	// value the guard forwards to Ory. Browsers cap a cookie at 4096 bytes,
+	// so anything longer cannot be a real Ory credential and is treated as
+	// no credential at all.
+	MaxCredentialLength = 4096
+)
+
+// DefaultSessionCookies are the session cookie names the guard looks for
+// when Config.SessionCookies is empty: the self-hosted Kratos default and
+// every Ory Network project cookie.
+var DefaultSessionCookies = []string{"ory_kratos_session", "ory_session_*"}
+
+// Config configures a Guard. Only OryURL is needed (or $ORY_SDK_URL).
+type Config struct {
+	// OryURL is Ory's public base URL: an Ory Network project URL
+	// (https://<slug>.projects.oryapis.com), the `ory tunnel` URL
+	// (http://localhost:4000) or a Kratos public URL. Empty means the
+	// ORY_SDK_URL environment variable.
+	OryURL string
+
+	// AppURL is the app's public base URL (scheme, host and an optional
+	// path prefix), used to make return_to absolute. Empty means return_to
+	// is the request's path and query alone, which Ory resolves against its
+	// default_browser_return_url. return_to is never built from the Host or
+	// X-Forwarded-Host headers.
+	AppURL string
+
+	// HTTPClient is used for calls to Ory. Nil means a client owned by the
+	// guard whose transport keeps 64 idle connections per host. A client
+	// given here is copied: the guard never follows redirects from Ory (that
+	// would forward the credential elsewhere) and never uses a cookie jar
+	// (that would mix users' sessions).
+	HTTPClient *http.Client
+
+	// Timeout bounds one whoami call. Zero means DefaultTimeout.
+	Timeout time.Duration
+
+	// SessionCookies lists the cookie names that carry an Ory session. A
+	// name ending in "*" matches every cookie with that prefix. Empty means
+	// DefaultSessionCookies. Only these cookies are ever sent to Ory.
+	SessionCookies []string
+
+	// Logger receives one line per Ory failure. Nil means slog.Default().
+	// Credentials are never logged.
+	Logger *slog.Logger
+
+	// Cache configures the optional session cache. The zero value is off.
+	Cache CacheConfig
+
+	// MaxConcurrentLookups bounds concurrent whoami calls for distinct
+	// credentials. Zero means DefaultMaxConcurrentLookups; negative means
+	// unlimited.
+	MaxConcurrentLookups int
+}
+
+// CacheConfig configures the session cache. The cache is off unless TTL is
+// positive.
+//
+// Only positive answers are cached: an active session is kept for the
+// smaller of TTL and the time left until the session's own expires_at.
+// Denials, errors and rate limits are never cached. The trade-off: a session
+// revoked in Ory (logout elsewhere, admin revocation) keeps working in this
+// process until its entry expires, at most TTL.
+//
+// Keys are an HMAC-SHA-256 of the credential under a random per-process key,
+// so the cache never holds a raw token or cookie, and other cookies in the
+// request do not cause misses. The store is github.com/maypok86/otter/v2: a
+// bounded, concurrent cache with S3-FIFO eviction (high hit ratio, scan
+// resistant, so a flood of random credentials cannot push out real users)
+// and per-entry expiry.
+type CacheConfig struct {
+	// TTL is the longest a positive answer is reused. Zero turns the cache
+	// off.
+	TTL time.Duration
+
+	// MaxEntries bounds the number of cached sessions. Zero means
+	// DefaultCacheMaxEntries.
+	MaxEntries int
+
+	// StaleIfError, when positive, lets the guard serve a cached session up
+	// to this long after its entry went stale, but only while Ory is failing
+	// (5xx, unreachable, timeout, 429), never beyond the session's own
+	// expires_at, and with a log line each time.
+	StaleIfError time.Duration
+}
+
+// errConfig wraps every configuration error so callers can test for it.
+var errConfig = errors.New("oryguard: invalid configuration")
+
+// baseURL checks that raw is an absolute http(s) URL with a host and returns
+// it without a trailing slash, query or fragment.
+func baseURL(field, raw, hint string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %q is not a URL (%v); %s", errConfig, field, raw, err, hint)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %s %q must be an absolute http or https URL with a host; %s", errConfig, field, raw, hint)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: %s must not contain user info; %s", errConfig, field, hint)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	return u, nil
+}
+
+func resolveOryURL(cfg string) (*url.URL, error) {
+	const hint = "set core.Config.OryURL or ORY_SDK_URL to your Ory project URL (for example https://<slug>.projects.oryapis.com or http://localhost:4000)"
+	raw := cfg
+	field := "Config.OryURL"
+	if raw == "" {
+		raw = os.Getenv("ORY_SDK_URL")
+		field = "ORY_SDK_URL"
+	}
+	if raw == "" {
+		return nil, fmt.Errorf("%w: no Ory URL; %s", errConfig, hint)
+	}
+	return baseURL(field, raw, hint)
+}
+
+// defaultHTTPClient is a client whose transport keeps enough idle
+// connections per host for a busy app; Go's default of 2 makes every
+// concurrent miss beyond the second open a new connection.
+func defaultHTTPClient() *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t}
+}
+
+// safeClient copies c so that redirects are never followed and no cookie
+// jar is used, whatever the caller configured.
+func safeClient(c *http.Client) *http.Client {
+	if c == nil {
+		c = defaultHTTPClient()
+	}
+	cp := *c
+	cp.Jar = nil
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}

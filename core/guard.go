@@ -1,0 +1,330 @@
+package core
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	client "github.com/ory/client-go"
+	"golang.org/x/sync/singleflight"
+)
+
+// Guard checks Ory sessions. Build it with New; it is safe for concurrent
+// use and meant to be shared by every route of an app.
+type Guard struct {
+	ory     string   // Ory's base URL, no trailing slash
+	app     string   // the app's base URL, or "" for relative return_to
+	appURL  *url.URL // parsed AppURL, or nil
+	api     *client.APIClient
+	timeout time.Duration
+	cookies cookieMatcher
+	log     *slog.Logger
+	now     func() time.Time
+
+	flights      singleflight.Group
+	sem          chan struct{} // bounds concurrent lookups; nil means unlimited
+	backoffUntil atomic.Int64  // unix nanoseconds until which Ory asked us to wait (429)
+
+	cache *otter.Cache[sessionKey, *entry] // nil when the cache is off
+	ttl   time.Duration
+	stale time.Duration
+
+	keyers sync.Pool // *keyer
+}
+
+// New validates cfg and returns a Guard. It reports which setting to fix
+// when the Ory URL or the app URL is missing or malformed.
+func New(cfg Config) (*Guard, error) {
+	ory, err := resolveOryURL(cfg.OryURL)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{
+		ory:     ory.String(),
+		timeout: cfg.Timeout,
+		cookies: newCookieMatcher(cfg.SessionCookies),
+		log:     cfg.Logger,
+		now:     time.Now,
+	}
+	if cfg.AppURL != "" {
+		app, err := baseURL("Config.AppURL", cfg.AppURL, "set it to the app's public base URL, such as https://app.example.com, or leave it empty for relative return_to")
+		if err != nil {
+			return nil, err
+		}
+		g.appURL = app
+		g.app = app.String()
+	}
+	if g.timeout <= 0 {
+		g.timeout = DefaultTimeout
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	switch n := cfg.MaxConcurrentLookups; {
+	case n == 0:
+		g.sem = make(chan struct{}, DefaultMaxConcurrentLookups)
+	case n > 0:
+		g.sem = make(chan struct{}, n)
+	}
+	if err := g.initCache(cfg.Cache); err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("oryguard: generate cache key: %w", err)
+	}
+	g.keyers.New = func() any { return &keyer{h: hmac.New(sha256.New, secret)} }
+
+	oc := client.NewConfiguration()
+	oc.Servers = client.ServerConfigurations{{URL: g.ory}}
+	oc.OperationServers = nil
+	oc.HTTPClient = limitBodies(safeClient(cfg.HTTPClient))
+	oc.UserAgent = "oryguard"
+	g.api = client.NewAPIClient(oc)
+	return g, nil
+}
+
+// OryURL is Ory's base URL as the guard uses it.
+func (g *Guard) OryURL() string { return g.ory }
+
+// Option sets a route policy. The same options work in every adapter.
+type Option func(*policy)
+
+type apiMode uint8
+
+const (
+	modeAuto apiMode = iota
+	modeAPI
+	modeBrowser
+)
+
+type policy struct {
+	optional bool
+	aal2     bool
+	maxAge   time.Duration
+	mode     apiMode
+}
+
+// Optional lets the handler run with or without a session. A valid session
+// is attached; everything that would deny, and every Ory failure (logged),
+// runs the handler without one, so an Ory outage cannot take down a page
+// that must work for anonymous users anyway.
+func Optional() Option { return func(p *policy) { p.optional = true } }
+
+// RequireAAL2 sends a session that has only one factor (aal1) to step up
+// with aal=aal2 (API clients get 403 session_aal2_required).
+func RequireAAL2() Option { return func(p *policy) { p.aal2 = true } }
+
+// MaxAuthAge sends a session authenticated longer than d ago to
+// re-authenticate with refresh=true (API clients get 403
+// session_refresh_required), like Kratos' privileged sessions. Zero or
+// negative d turns the check off.
+func MaxAuthAge(d time.Duration) Option { return func(p *policy) { p.maxAge = d } }
+
+// ForceAPI answers every denial as to an API client (JSON, no redirects),
+// whatever the request's headers say.
+func ForceAPI() Option { return func(p *policy) { p.mode = modeAPI } }
+
+// ForceBrowser answers every denial as to a browser (redirects), whatever
+// the request's headers say.
+func ForceBrowser() Option { return func(p *policy) { p.mode = modeBrowser } }
+
+// Route is a Guard with one route policy. Adapters build one per
+// middleware and call Authenticate for each request.
+type Route struct {
+	g *Guard
+	p policy
+}
+
+// Route returns the guard with the given policy; with no options the
+// policy is "required".
+func (g *Guard) Route(opts ...Option) *Route {
+	r := &Route{g: g}
+	for _, o := range opts {
+		if o != nil {
+			o(&r.p)
+		}
+	}
+	return r
+}
+
+// Guard returns the Guard the route belongs to.
+func (rt *Route) Guard() *Guard { return rt.g }
+
+func (rt *Route) isAPI(r *Request) bool {
+	switch rt.p.mode {
+	case modeAPI:
+		return true
+	case modeBrowser:
+		return false
+	}
+	return isAPI(r)
+}
+
+// Authenticate decides what happens to one request. ctx is the request's
+// context: if it ends while Ory is being asked, Authenticate returns at once
+// (the shared lookup goes on under its own timeout for other callers).
+func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
+	g := rt.g
+	var c credential
+	g.cookies.extract(r, &c)
+	if c.kind == credNone || c.kind == credInvalid {
+		return rt.deny(r, denyLogin, "", nil)
+	}
+	res := g.session(ctx, &c)
+	switch res.kind {
+	case resultSession:
+		return rt.check(r, res)
+	case resultNoSession:
+		return rt.deny(r, denyLogin, "", nil)
+	case resultAAL2:
+		return rt.deny(r, denyAAL2, res.redirect, nil)
+	case resultForbidden:
+		return rt.deny(r, denyForbidden, res.redirect, nil)
+	}
+	// Ory failed, rate-limited or the guard is saturated: never a login
+	// redirect (that would loop users into a broken login page).
+	if rt.p.optional {
+		return allow(nil, nil)
+	}
+	api := rt.isAPI(r)
+	switch res.kind {
+	case resultLimited:
+		return withRetryAfter(respond(api, 429, "", reasonRateLimited, ""), res.retryAfter)
+	case resultBusy:
+		return withRetryAfter(respond(api, 503, "", reasonBusy, ""), 1)
+	case resultTimeout:
+		return respond(api, 504, "", reasonTimeout, "")
+	default: // resultFailed, resultCanceled
+		return respond(api, res.status, "", reasonUnavailable, "")
+	}
+}
+
+// check applies the route policy to a verified session.
+func (rt *Route) check(r *Request, res result) Decision {
+	s := res.session
+	now := rt.g.now()
+	if !usable(s, now) {
+		return rt.deny(r, denyLogin, "", nil)
+	}
+	needAAL2 := rt.p.aal2 && (s.AuthenticatorAssuranceLevel == nil || *s.AuthenticatorAssuranceLevel != client.AUTHENTICATORASSURANCELEVEL_AAL2)
+	needRefresh := rt.p.maxAge > 0 && (s.AuthenticatedAt == nil || now.Sub(*s.AuthenticatedAt) > rt.p.maxAge)
+	switch {
+	case needAAL2:
+		return rt.deny(r, denyAAL2, "", &needRefresh)
+	case needRefresh:
+		return rt.deny(r, denyRefresh, "", nil)
+	}
+	return allow(s, res.header)
+}
+
+type denial uint8
+
+const (
+	denyLogin denial = iota
+	denyAAL2
+	denyRefresh
+	denyForbidden
+)
+
+// deny answers a request that may not pass: the handler runs without a
+// session on an optional route; otherwise browsers are redirected and API
+// clients get JSON.
+func (rt *Route) deny(r *Request, why denial, oryRedirect string, alsoRefresh *bool) Decision {
+	if rt.p.optional {
+		return allow(nil, nil)
+	}
+	g := rt.g
+	api := rt.isAPI(r)
+	returnTo := g.ReturnTo(r)
+	switch why {
+	case denyAAL2:
+		refresh := alsoRefresh != nil && *alsoRefresh
+		loc := g.flowURL(returnTo, refresh, true)
+		if u, ok := withReturnTo(oryRedirect, returnTo); ok && !refresh {
+			loc = u
+		}
+		if api {
+			return respond(true, 403, "session_aal2_required", reasonAAL2, loc)
+		}
+		return redirect(loc)
+	case denyRefresh:
+		loc := g.flowURL(returnTo, true, false)
+		if api {
+			return respond(true, 403, "session_refresh_required", reasonRefresh, loc)
+		}
+		return redirect(loc)
+	case denyForbidden:
+		loc, ok := withReturnTo(oryRedirect, returnTo)
+		if ok && !api {
+			return redirect(loc)
+		}
+		return respond(api, 403, "", reasonForbidden, loc)
+	}
+	if api {
+		return respond(true, 401, "", reasonNoSession, "")
+	}
+	return redirect(g.flowURL(returnTo, false, false))
+}
+
+// usable reports whether Ory would count the session as active now.
+func usable(s *client.Session, now time.Time) bool {
+	if s == nil || s.Id == "" || s.Active == nil || !*s.Active || s.ExpiresAt == nil || !s.ExpiresAt.After(now) {
+		return false
+	}
+	if id := s.Identity; id != nil && id.State != nil && *id.State != "active" {
+		return false
+	}
+	return true
+}
+
+// sessionKey is the HMAC-SHA-256 of a credential.
+type sessionKey [sha256.Size]byte
+
+type keyer struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// key hashes the credential under the per-process secret. It allocates
+// nothing: hashers and buffers are pooled, and the buffer is wiped after use
+// so no credential stays in memory.
+func (g *Guard) key(c *credential) sessionKey {
+	k := g.keyers.Get().(*keyer)
+	b := k.buf[:0]
+	switch c.kind {
+	case credToken, credBearer: // the same token, whichever header carried it
+		b = append(b, 't')
+		b = append(b, c.token...)
+	default:
+		b = append(b, 'c')
+		for i := range c.n {
+			b = append(b, c.cookies[i].name...)
+			b = append(b, '=')
+			b = append(b, c.cookies[i].value...)
+			b = append(b, ';')
+		}
+	}
+	k.h.Reset()
+	k.h.Write(b)
+	k.h.Sum(k.sum[:0])
+	clear(b)
+	if cap(b) <= 2*MaxCredentialLength {
+		k.buf = b[:0]
+	} else {
+		k.buf = nil
+	}
+	out := sessionKey(k.sum)
+	g.keyers.Put(k)
+	return out
+}

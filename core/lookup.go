@@ -1,0 +1,330 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	client "github.com/ory/client-go"
+)
+
+type resultKind uint8
+
+const (
+	resultFailed    resultKind = iota // Ory answered badly or not at all
+	resultSession                     // a usable session
+	resultNoSession                   // 401, or a session that is not active
+	resultAAL2                        // 403 session_aal2_required
+	resultForbidden                   // another 403
+	resultLimited                     // 429, or backing off after one
+	resultBusy                        // too many lookups in flight
+	resultTimeout                     // Ory did not answer within the timeout
+	resultCanceled                    // the caller's context ended first
+)
+
+// result is what one whoami lookup found.
+type result struct {
+	kind       resultKind
+	session    *client.Session
+	header     map[string][]string // Set-Cookie to pass on
+	status     int                 // response status for resultFailed/resultCanceled
+	retryAfter int                 // seconds, for resultLimited
+	redirect   string              // Ory's redirect_browser_to
+}
+
+// entry is one cached session.
+type entry struct {
+	session *client.Session
+	fresh   int64 // unix ns: served without asking Ory until then
+	evict   int64 // unix ns: kept (for stale-if-error) until then
+}
+
+// maxBackoff caps how long the guard honours a Retry-After from Ory.
+const maxBackoff = time.Minute
+
+func (g *Guard) initCache(cc CacheConfig) error {
+	if cc.TTL <= 0 {
+		return nil
+	}
+	if cc.MaxEntries < 0 || cc.StaleIfError < 0 {
+		return fmt.Errorf("%w: Cache.MaxEntries and Cache.StaleIfError must not be negative", errConfig)
+	}
+	n := cc.MaxEntries
+	if n == 0 {
+		n = DefaultCacheMaxEntries
+	}
+	g.ttl, g.stale = cc.TTL, cc.StaleIfError
+	c, err := otter.New(&otter.Options[sessionKey, *entry]{
+		MaximumSize: n,
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[sessionKey, *entry]) time.Duration {
+			return time.Duration(e.Value.evict - time.Now().UnixNano())
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("oryguard: create session cache: %w", err)
+	}
+	g.cache = c
+	return nil
+}
+
+// session finds the session for a credential: from the cache when it is
+// on, otherwise from one whoami call shared by every concurrent request
+// with the same credential.
+func (g *Guard) session(ctx context.Context, c *credential) result {
+	key := g.key(c)
+	now := g.now().UnixNano()
+	var cached *entry
+	if g.cache != nil {
+		if e, ok := g.cache.GetIfPresent(key); ok {
+			if now < e.fresh {
+				return result{kind: resultSession, session: e.session}
+			}
+			cached = e
+		}
+	}
+	var res result
+	if until := g.backoffUntil.Load(); now < until {
+		res = result{kind: resultLimited, retryAfter: int((until - now + int64(time.Second) - 1) / int64(time.Second))}
+	} else {
+		res = g.collapse(ctx, key, c)
+	}
+	if cached != nil && now < cached.evict && usable(cached.session, time.Unix(0, now)) {
+		switch res.kind {
+		case resultFailed, resultTimeout, resultLimited, resultBusy:
+			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory is failing; serving a stale cached session",
+				slog.String("session_id", cached.session.Id), slog.Int("ory_result", int(res.kind)))
+			return result{kind: resultSession, session: cached.session}
+		}
+	}
+	return res
+}
+
+// collapse shares one whoami call between concurrent callers with the same
+// credential. The call runs under its own timeout, detached from any one
+// caller, so a caller that gives up does not fail the others.
+func (g *Guard) collapse(ctx context.Context, key sessionKey, c *credential) result {
+	owned := c.clone() // the request's strings may be reused by the framework
+	detached := context.WithoutCancel(ctx)
+	ch := g.flights.DoChan(string(key[:]), func() (any, error) {
+		return g.lookup(detached, key, &owned), nil
+	})
+	select {
+	case r := <-ch:
+		return r.Val.(result)
+	case <-ctx.Done():
+		return result{kind: resultCanceled, status: http.StatusServiceUnavailable}
+	}
+}
+
+func (c *credential) clone() credential {
+	cp := credential{kind: c.kind, token: strings.Clone(c.token), n: c.n}
+	for i := range c.n {
+		cp.cookies[i] = cookiePair{strings.Clone(c.cookies[i].name), strings.Clone(c.cookies[i].value)}
+	}
+	return cp
+}
+
+// lookup asks Ory's whoami once and caches a usable session.
+func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) result {
+	if g.sem != nil {
+		select {
+		case g.sem <- struct{}{}:
+			defer func() { <-g.sem }()
+		default:
+			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: too many concurrent session lookups; answering 503",
+				slog.Int("limit", cap(g.sem)))
+			return result{kind: resultBusy}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	req := g.api.FrontendAPI.ToSession(ctx)
+	if c.kind == credCookie {
+		req = req.Cookie(c.cookieHeader())
+	} else {
+		req = req.XSessionToken(c.token)
+	}
+	start := time.Now()
+	s, resp, err := req.Execute()
+	res := g.classify(ctx, s, resp, err)
+	if res.kind == resultFailed || res.kind == resultTimeout {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		g.log.LogAttrs(ctx, slog.LevelError, "oryguard: Ory session check failed",
+			slog.Int("ory_status", status), slog.String("error", errString(err)),
+			slog.Duration("elapsed", time.Since(start)))
+	}
+	if res.kind == resultLimited {
+		g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory rate-limited the session check",
+			slog.Int("retry_after_seconds", res.retryAfter))
+	}
+	if res.kind == resultSession && g.cache != nil {
+		now := g.now()
+		exp := s.ExpiresAt.UnixNano()
+		fresh := min(now.Add(g.ttl).UnixNano(), exp)
+		g.cache.Set(key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
+	}
+	return res
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// classify reads Ory's answer. Anything but a well-formed usable session is
+// not a session.
+func (g *Guard) classify(ctx context.Context, s *client.Session, resp *http.Response, err error) result {
+	if resp == nil {
+		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isTimeout(err) {
+			return result{kind: resultTimeout, status: http.StatusGatewayTimeout}
+		}
+		return result{kind: resultFailed, status: http.StatusBadGateway}
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if err != nil {
+			if isTimeout(err) || ctx.Err() != nil {
+				return result{kind: resultTimeout, status: http.StatusGatewayTimeout}
+			}
+			return result{kind: resultFailed, status: http.StatusBadGateway}
+		}
+		if s == nil || s.Id == "" {
+			return result{kind: resultFailed, status: http.StatusBadGateway}
+		}
+		if !usable(s, g.now()) {
+			return result{kind: resultNoSession}
+		}
+		return result{kind: resultSession, session: s, header: g.setCookies(resp.Header)}
+	case http.StatusUnauthorized:
+		return result{kind: resultNoSession}
+	case http.StatusForbidden:
+		id, to := errorDetails(err)
+		if id == "session_aal2_required" {
+			return result{kind: resultAAL2, redirect: to}
+		}
+		return result{kind: resultForbidden, redirect: to}
+	case http.StatusTooManyRequests:
+		secs := retryAfter(resp.Header.Get("Retry-After"), g.now())
+		g.backoffUntil.Store(g.now().Add(time.Duration(secs) * time.Second).UnixNano())
+		return result{kind: resultLimited, retryAfter: secs}
+	}
+	return result{kind: resultFailed, status: http.StatusBadGateway}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// errorDetails reads error.id and redirect_browser_to from an Ory error
+// body carried by client-go's error.
+func errorDetails(err error) (id, redirectTo string) {
+	var oe interface{ Body() []byte }
+	if !errors.As(err, &oe) {
+		return "", ""
+	}
+	var body struct {
+		Error struct {
+			ID      string `json:"id"`
+			Details struct {
+				RedirectBrowserTo string `json:"redirect_browser_to"`
+			} `json:"details"`
+		} `json:"error"`
+		RedirectBrowserTo string `json:"redirect_browser_to"`
+	}
+	if json.Unmarshal(oe.Body(), &body) != nil {
+		return "", ""
+	}
+	to := body.RedirectBrowserTo
+	if to == "" {
+		to = body.Error.Details.RedirectBrowserTo
+	}
+	return body.Error.ID, to
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date) as whole
+// seconds between 1 and maxBackoff.
+func retryAfter(v string, now time.Time) int {
+	secs := 1
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		secs = n
+	} else if t, err := http.ParseTime(v); err == nil {
+		secs = int(t.Sub(now).Round(time.Second) / time.Second)
+	}
+	return max(1, min(secs, int(maxBackoff/time.Second)))
+}
+
+// setCookies keeps the Set-Cookie headers of Ory's answer that refresh a
+// session cookie, so the adapter can pass them to the browser.
+func (g *Guard) setCookies(h http.Header) map[string][]string {
+	var keep []string
+	for _, sc := range h.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(sc, "=")
+		if g.cookies.match(strings.TrimSpace(name)) {
+			keep = append(keep, sc)
+		}
+	}
+	if keep == nil {
+		return nil
+	}
+	return map[string][]string{"Set-Cookie": keep}
+}
+
+// maxBody caps how much of Ory's answer the guard reads.
+const maxBody = 4 << 20
+
+// limitBodies makes every response body from Ory fail after maxBody bytes,
+// so a runaway or hostile answer cannot exhaust memory.
+func limitBodies(c *http.Client) *http.Client {
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = limitTransport{rt}
+	return c
+}
+
+type limitTransport struct{ next http.RoundTripper }
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && resp.Body != nil {
+		resp.Body = &limitedBody{rc: resp.Body, left: maxBody}
+	}
+	return resp, err
+}
+
+var errBodyTooLarge = errors.New("oryguard: Ory response body too large")
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
