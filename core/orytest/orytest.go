@@ -12,9 +12,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -156,8 +156,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/sessions/whoami":
 	case "/self-service/logout/browser":
-		if !found || reply.Status != 0 && reply.Status != http.StatusOK {
+		if !found {
 			write(w, Reply{Status: http.StatusUnauthorized, Body: Unauthorized()})
+			return
+		}
+		if reply.Status != 0 && reply.Status != http.StatusOK {
+			write(w, reply)
 			return
 		}
 		body, _ := json.Marshal(map[string]string{

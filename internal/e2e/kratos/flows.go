@@ -2,6 +2,7 @@ package kratos
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,11 +23,17 @@ const SessionCookieName = "ory_kratos_session"
 
 // BrowserSession is a browser that signed in through a browser flow.
 type BrowserSession struct {
-	Email      string
+	// Email is the identity's email trait (its password identifier).
+	Email string
+	// IdentityID and SessionID are Kratos' ids of the identity and session.
 	IdentityID string
 	SessionID  string
 	// Cookie is the ory_kratos_session cookie as Kratos set it.
 	Cookie *http.Cookie
+	// RedirectBrowserTo is set when the login answered
+	// browser_location_change_required: the identity has a second factor, the
+	// session is aal1 and Kratos wants the browser at this aal2 login URL.
+	RedirectBrowserTo string
 	// Jar holds every cookie of this browser (session and CSRF cookies);
 	// follow-up flows for this browser use it.
 	Jar http.CookieJar
@@ -34,7 +41,11 @@ type BrowserSession struct {
 
 // APISession is a session of a native (API) client.
 type APISession struct {
-	Email      string
+	// Email is the identity's email trait (its password identifier).
+	Email string
+	// IdentityID and SessionID are Kratos' ids of the identity and session.
+	// IdentityID is empty after LoginAPI for an identity with a second
+	// factor: Kratos leaves the identity out of an aal1 answer.
 	IdentityID string
 	SessionID  string
 	// Token is the session token, sent as X-Session-Token.
@@ -44,6 +55,7 @@ type APISession struct {
 // WhoamiResponse is Kratos' answer to GET /sessions/whoami, with the fields
 // tests assert on already decoded.
 type WhoamiResponse struct {
+	// Status, Header and Body are the HTTP answer as received.
 	Status int
 	Header http.Header
 	Body   []byte
@@ -89,7 +101,8 @@ func (s *Server) RegisterBrowser(ctx context.Context, email, password string) (*
 
 // LoginBrowser signs in with email and password through the browser login
 // flow in a new browser. params are passed when the flow is created; the
-// supported keys are return_to, refresh and aal.
+// supported keys are return_to, refresh and aal. For an identity with a
+// second factor the session is aal1 and RedirectBrowserTo is set.
 func (s *Server) LoginBrowser(ctx context.Context, email, password string, params url.Values) (*BrowserSession, error) {
 	b, err := s.browser(nil)
 	if err != nil {
@@ -223,7 +236,8 @@ func (s *Server) RegisterAPI(ctx context.Context, email, password string) (*APIS
 }
 
 // LoginAPI signs in through the native (API) login flow and returns the
-// session token.
+// session token. For an identity with a second factor the session is aal1
+// (whoami answers 403 session_aal2_required).
 func (s *Server) LoginAPI(ctx context.Context, email, password string) (*APISession, error) {
 	api := s.publicAPI(nil)
 	flow, _, err := api.FrontendAPI.CreateNativeLoginFlow(ctx).Execute()
@@ -317,9 +331,11 @@ func (s *Server) whoami(ctx context.Context, credential func(*http.Request)) (*W
 // browser is one browser's HTTP client: a cookie jar, no redirects followed
 // (Kratos redirects to the UI, which need not run).
 type browser struct {
-	jar http.CookieJar
-	hc  *http.Client
-	api *ory.APIClient
+	s         *Server
+	jar       http.CookieJar
+	hc        *http.Client
+	api       *ory.APIClient
+	userAgent string // unique, to find this browser's session among the identity's
 }
 
 func (s *Server) browser(jar http.CookieJar) (*browser, error) {
@@ -335,7 +351,9 @@ func (s *Server) browser(jar http.CookieJar) (*browser, error) {
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &browser{jar: jar, hc: hc, api: s.publicAPI(hc)}, nil
+	b := &browser{s: s, jar: jar, hc: hc, api: s.publicAPI(hc), userAgent: "oryguard-e2e/" + rand.Text()}
+	b.api.GetConfig().UserAgent = b.userAgent
+	return b, nil
 }
 
 // login runs a browser login flow created with params and submitted with the
@@ -368,10 +386,70 @@ func (b *browser) login(ctx context.Context, email string, params url.Values, bo
 		return nil, fmt.Errorf("browser login flow: %w", err)
 	}
 	res, resp, err := b.api.FrontendAPI.UpdateLoginFlow(ctx).Flow(flow.Id).UpdateLoginFlowBody(body(csrf)).Execute()
-	if err != nil {
+	if err == nil {
+		return b.session(email, res.Session, resp)
+	}
+	// A JSON login of an identity with a second factor succeeds with an aal1
+	// session cookie but answers 422 browser_location_change_required.
+	redirect := locationChange(err)
+	if redirect == "" || resp == nil {
 		return nil, apiError("submit browser login flow", err)
 	}
-	return b.session(email, res.Session, resp)
+	sess, err := b.pendingSession(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := b.session(email, sess, resp)
+	if err != nil {
+		return nil, err
+	}
+	bs.RedirectBrowserTo = redirect
+	return bs, nil
+}
+
+// pendingSession finds the session of a login that Kratos did not return:
+// the session of the identity whose device has this browser's User-Agent.
+func (b *browser) pendingSession(ctx context.Context, email string) (ory.Session, error) {
+	admin := b.s.adminAPI()
+	ids, _, err := admin.IdentityAPI.ListIdentities(ctx).CredentialsIdentifier(email).Execute()
+	if err != nil {
+		return ory.Session{}, apiError("find identity "+email, err)
+	}
+	for _, id := range ids {
+		sessions, _, err := admin.IdentityAPI.ListIdentitySessions(ctx, id.Id).Active(true).Execute()
+		if err != nil {
+			return ory.Session{}, apiError("list sessions of identity "+id.Id, err)
+		}
+		for _, sess := range sessions {
+			for _, d := range sess.Devices {
+				if d.UserAgent != nil && *d.UserAgent == b.userAgent {
+					if sess.Identity == nil {
+						sess.Identity = &id
+					}
+					return sess, nil
+				}
+			}
+		}
+	}
+	return ory.Session{}, fmt.Errorf("no session of %s from this browser", email)
+}
+
+// locationChange returns redirect_browser_to of a browser_location_change_required error.
+func locationChange(err error) string {
+	var withBody interface{ Body() []byte }
+	if !errors.As(err, &withBody) {
+		return ""
+	}
+	var v struct {
+		Error struct {
+			ID string `json:"id"`
+		} `json:"error"`
+		RedirectBrowserTo string `json:"redirect_browser_to"`
+	}
+	if json.Unmarshal(withBody.Body(), &v) != nil || v.Error.ID != "browser_location_change_required" {
+		return ""
+	}
+	return v.RedirectBrowserTo
 }
 
 // session builds a BrowserSession from a flow's answer and its cookies.

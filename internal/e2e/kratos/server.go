@@ -1,11 +1,3 @@
-// Package kratos runs a real Ory Kratos server for oryguard's end-to-end
-// tests and demo, and creates users and sessions through Kratos' own
-// self-service flows, the way a browser or a native app gets them.
-//
-// The Kratos binary is built from the pinned tool module
-// internal/tools/kratos by `make kratos` into <repo>/.cache/bin/kratos.
-// Kratos listens on 127.0.0.1 only, in dev mode (cookies without the Secure
-// flag, so they work over plain http), with telemetry switched off.
 package kratos
 
 import (
@@ -176,6 +168,14 @@ func (s *Server) PublicURL() string { return s.publicURL }
 
 // AdminURL is the base URL of Kratos' admin API, without a trailing slash.
 func (s *Server) AdminURL() string { return s.adminURL }
+
+// Exited is closed when the Kratos process that runs now exits, whether it
+// was stopped or died. After Restart, call it again.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exited
+}
 
 // LogTail returns the last part of Kratos' output.
 func (s *Server) LogTail() string { return s.tail.String() }
