@@ -121,7 +121,7 @@ var errConfig = errors.New("oryguard: invalid configuration")
 func baseURL(field, raw, hint string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %q is not a URL (%v); %s", errConfig, field, raw, err, hint)
+		return nil, fmt.Errorf("%w: %s %q is not a URL (%w); %s", errConfig, field, raw, err, hint)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %s %q must be an absolute http or https URL with a host; %s", errConfig, field, raw, hint)

@@ -155,6 +155,9 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 	}
 	start := time.Now()
 	s, resp, err := req.Execute()
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close() // client-go has read it already; this keeps linters and readers sure
+	}
 	res := g.classify(ctx, s, resp, err)
 	if res.kind == resultFailed || res.kind == resultTimeout {
 		status := 0
