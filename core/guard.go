@@ -180,10 +180,11 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	if c.kind == credNone || c.kind == credInvalid {
 		return rt.deny(r, denyLogin, "", nil)
 	}
-	res := g.session(ctx, &c)
+	now := g.now()
+	res := g.session(ctx, &c, now)
 	switch res.kind {
 	case resultSession:
-		return rt.check(r, res)
+		return rt.check(r, res, now)
 	case resultNoSession:
 		return rt.deny(r, denyLogin, "", nil)
 	case resultAAL2:
@@ -210,9 +211,8 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 }
 
 // check applies the route policy to a verified session.
-func (rt *Route) check(r *Request, res result) Decision {
+func (rt *Route) check(r *Request, res result, now time.Time) Decision {
 	s := res.session
-	now := rt.g.now()
 	if !usable(s, now) {
 		return rt.deny(r, denyLogin, "", nil)
 	}

@@ -65,6 +65,9 @@ func (g *Guard) initCache(cc CacheConfig) error {
 	g.ttl, g.stale = cc.TTL, cc.StaleIfError
 	c, err := otter.New(&otter.Options[sessionKey, *entry]{
 		MaximumSize: n,
+		// Run the cache's maintenance on the calling goroutine (amortised,
+		// rare) instead of waking a goroutine from the request path.
+		Executor: func(fn func()) { fn() },
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[sessionKey, *entry]) time.Duration {
 			return time.Duration(e.Value.evict - time.Now().UnixNano())
 		}),
@@ -79,9 +82,9 @@ func (g *Guard) initCache(cc CacheConfig) error {
 // session finds the session for a credential: from the cache when it is
 // on, otherwise from one whoami call shared by every concurrent request
 // with the same credential.
-func (g *Guard) session(ctx context.Context, c *credential) result {
+func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result {
 	key := g.key(c)
-	now := g.now().UnixNano()
+	now := at.UnixNano()
 	var cached *entry
 	if g.cache != nil {
 		if e, ok := g.cache.GetIfPresent(key); ok {
@@ -92,6 +95,9 @@ func (g *Guard) session(ctx context.Context, c *credential) result {
 		}
 	}
 	var res result
+	if !c.valid() {
+		return result{kind: resultNoSession} // never ask Ory about garbage
+	}
 	if until := g.backoffUntil.Load(); now < until {
 		res = result{kind: resultLimited, retryAfter: int((until - now + int64(time.Second) - 1) / int64(time.Second))}
 	} else {

@@ -126,24 +126,30 @@ func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
 	kind := credNone
 	for _, h := range headers {
 		for len(h) > 0 {
-			var part string
-			part, h, _ = strings.Cut(h, ";")
-			part = strings.TrimSpace(part)
-			name, value, ok := strings.Cut(part, "=")
-			if !ok {
+			part := h
+			if i := strings.IndexByte(h, ';'); i >= 0 {
+				part, h = h[:i], h[i+1:]
+			} else {
+				h = ""
+			}
+			eq := strings.IndexByte(part, '=')
+			if eq < 0 {
 				continue
 			}
-			name = strings.TrimSpace(name)
+			name := trimOWS(part[:eq])
 			if !m.match(name) {
 				continue
 			}
-			value = strings.TrimSpace(value)
+			value := trimOWS(part[eq+1:])
 			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}
-			if !validCookieValue(value) {
+			if value == "" || len(value) > MaxCredentialLength {
 				return credInvalid
 			}
+			// The value's bytes are checked (validCookieValues) only before
+			// Ory is asked: a malformed value can never be in the cache, so
+			// the hit path need not scan it.
 			dup := false
 			for i := range c.n {
 				if c.cookies[i].name == name {
@@ -165,6 +171,18 @@ func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
 		}
 	}
 	return kind
+}
+
+// trimOWS trims the spaces and tabs that may surround cookie names and
+// values.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
@@ -190,6 +208,14 @@ func validToken(s string) bool {
 	return true
 }
 
+// cookieOctet marks the bytes RFC 6265 allows in a cookie value.
+var cookieOctet = func() (t [256]bool) {
+	for b := 0x21; b < 0x7f; b++ {
+		t[b] = b != '"' && b != ',' && b != ';' && b != '\\'
+	}
+	return t
+}()
+
 // validCookieValue accepts RFC 6265 cookie-octets, up to
 // MaxCredentialLength bytes.
 func validCookieValue(s string) bool {
@@ -197,12 +223,25 @@ func validCookieValue(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b <= ' ' || b >= 0x7f || b == '"' || b == ',' || b == ';' || b == '\\' {
+		if !cookieOctet[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// valid reports whether every part of the credential could be a real Ory
+// credential; one that cannot is never sent to Ory.
+func (c *credential) valid() bool {
+	if c.kind != credCookie {
+		return validToken(c.token)
+	}
+	for i := range c.n {
+		if !validCookieValue(c.cookies[i].value) {
+			return false
+		}
+	}
+	return c.n > 0
 }
 
 // cookieHeader renders the session cookies as the Cookie header for Ory.
