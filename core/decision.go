@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	client "github.com/ory/client-go"
 )
@@ -78,11 +79,12 @@ func respond(api bool, status int, id, reason, redirect string) Decision {
 	return Decision{Status: status, Header: h, Body: body}
 }
 
-// redirect builds a 303 See Other to loc for a browser.
+// redirect builds a 303 See Other to loc for a browser. loc is copied: it
+// may be a substring of the request, whose memory Fiber reuses.
 func redirect(loc string) Decision {
 	return Decision{
 		Status: http.StatusSeeOther,
-		Header: http.Header{"Location": {loc}, "Cache-Control": {"no-store"}},
+		Header: http.Header{"Location": {strings.Clone(loc)}, "Cache-Control": {"no-store"}},
 	}
 }
 

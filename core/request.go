@@ -91,8 +91,9 @@ func (m *cookieMatcher) match(name string) bool {
 
 // extract picks the credential the way Ory Kratos does: X-Session-Token,
 // then the session cookie(s), then Authorization: Bearer. A credential that
-// cannot be valid (too long, bad characters, conflicting duplicate cookies)
-// yields credInvalid so that Ory is never asked about it.
+// cannot be valid (empty, too long, too many session cookies) yields
+// credInvalid so that Ory is never asked about it; bad bytes in a cookie
+// value are caught by credential.valid before any call to Ory.
 func (m *cookieMatcher) extract(r *Request, c *credential) {
 	if r.SessionToken != "" {
 		c.kind = credToken
@@ -150,16 +151,12 @@ func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
 			// The value's bytes are checked (validCookieValues) only before
 			// Ory is asked: a malformed value can never be in the cache, so
 			// the hit path need not scan it.
-			dup := false
-			for i := range c.n {
-				if c.cookies[i].name == name {
-					if c.cookies[i].value != value {
-						return credInvalid // conflicting duplicates: ambiguous
-					}
-					dup = true
-				}
-			}
-			if dup {
+			// A browser may hold two cookies of one name (different Domain or
+			// Path attributes). Kratos reads the first (Go's Request.Cookie),
+			// so the guard does too: deciding otherwise than Kratos would loop
+			// a user whose first cookie is valid between the app and the login
+			// flow. Later duplicates are ignored and never sent to Ory.
+			if c.has(name) {
 				continue
 			}
 			if c.n == maxSessionCookies {
@@ -183,6 +180,15 @@ func trimOWS(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+func (c *credential) has(name string) bool {
+	for i := range c.n {
+		if c.cookies[i].name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

@@ -1,0 +1,60 @@
+// Command echo is the oryguard example app for Echo: a public home page, a
+// dashboard and a JSON endpoint behind an Ory session, and the login,
+// registration, settings and error pages of a self-hosted Kratos.
+package main
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	oryecho "github.com/oryguard/oryguard/adapters/echo"
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/examples/internal/ui"
+)
+
+func main() {
+	env := ui.FromEnv()
+	e := echo.New()
+	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	if err != nil {
+		e.Logger.Fatal(err)
+	}
+	e.Logger.Printf("Ory at %s", env.OryURL)
+	e.Logger.Fatal(routes(e, guard).Start(env.Addr))
+}
+
+func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
+	e.Renderer = renderer{}
+	e.Use(middleware.RequestLogger(), middleware.Recover())
+
+	e.GET("/", func(c echo.Context) error {
+		s, _ := oryecho.Session(c) // optional: nil for anonymous visitors
+		return c.Render(http.StatusOK, ui.HomePage, ui.ProfileOf(s))
+	}, oryecho.Middleware(guard, core.Optional()))
+	e.GET("/dashboard", func(c echo.Context) error {
+		s, _ := oryecho.Session(c)
+		if ui.WantsJSON(c.Request().Header.Get(echo.HeaderAccept)) {
+			return c.JSON(http.StatusOK, ui.ProfileOf(s))
+		}
+		return c.Render(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
+	}, oryecho.Middleware(guard))
+	e.GET("/api/me", func(c echo.Context) error {
+		s, _ := oryecho.Session(c)
+		return c.JSON(http.StatusOK, ui.ProfileOf(s))
+	}, oryecho.Middleware(guard, core.ForceAPI()))
+	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
+	e.GET("/logout", oryecho.LogoutHandler(guard))
+	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+		e.GET(path, echo.WrapHandler(page))
+	}
+	return e
+}
+
+// renderer renders the shared templates for c.Render.
+type renderer struct{}
+
+func (renderer) Render(w io.Writer, name string, data any, _ echo.Context) error {
+	return ui.Render(w, name, data)
+}

@@ -1,0 +1,70 @@
+// Command fiber is the oryguard example app for Fiber: a public home page,
+// a dashboard and a JSON endpoint behind an Ory session, and the login,
+// registration, settings and error pages of a self-hosted Kratos.
+package main
+
+import (
+	"io"
+	"log"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/logger"
+	oryfiber "github.com/oryguard/oryguard/adapters/fiber"
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/examples/internal/ui"
+)
+
+func main() {
+	env := ui.FromEnv()
+	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("Ory at %s", env.OryURL)
+	log.Fatal(newApp(guard).Listen(env.Addr))
+}
+
+func newApp(guard *core.Guard) *fiber.App {
+	app := fiber.New(fiber.Config{Views: views{}})
+	app.Use(logger.New())
+
+	app.Get("/", oryfiber.Middleware(guard, core.Optional()), func(c *fiber.Ctx) error {
+		s, _ := oryfiber.Session(c) // optional: nil for anonymous visitors
+		return c.Render(ui.HomePage, ui.ProfileOf(s))
+	})
+	app.Get("/dashboard", oryfiber.Middleware(guard), func(c *fiber.Ctx) error {
+		s, _ := oryfiber.Session(c)
+		if ui.WantsJSON(c.Get(fiber.HeaderAccept)) {
+			return c.JSON(ui.ProfileOf(s))
+		}
+		return c.Render(ui.DashboardPage, ui.ProfileOf(s))
+	})
+	app.Get("/api/me", oryfiber.Middleware(guard, core.ForceAPI()), func(c *fiber.Ctx) error {
+		s, _ := oryfiber.Session(c)
+		return c.JSON(ui.ProfileOf(s))
+	})
+	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
+	app.Get("/logout", oryfiber.LogoutHandler(guard))
+	flows := ui.NewFlows(guard.OryURL())
+	for _, path := range ui.Paths {
+		app.Get(path, func(c *fiber.Ctx) error {
+			page := flows.Serve(c.UserContext(), path, string(c.Request().URI().QueryString()), c.Get(fiber.HeaderCookie))
+			c.Set(fiber.HeaderCacheControl, "no-store")
+			if page.Location != "" {
+				return c.Redirect(page.Location, page.Status)
+			}
+			c.Type("html", "utf-8")
+			return c.Status(page.Status).Send(page.Body)
+		})
+	}
+	return app
+}
+
+// views renders the shared templates for c.Render.
+type views struct{}
+
+func (views) Load() error { return nil }
+
+func (views) Render(w io.Writer, name string, data any, _ ...string) error {
+	return ui.Render(w, name, data)
+}

@@ -1,0 +1,53 @@
+// Command gin is the oryguard example app for Gin: a public home page, a
+// dashboard and a JSON endpoint behind an Ory session, and the login,
+// registration, settings and error pages of a self-hosted Kratos.
+package main
+
+import (
+	"log"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	orygin "github.com/oryguard/oryguard/adapters/gin"
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/examples/internal/ui"
+)
+
+func main() {
+	env := ui.FromEnv()
+	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s (Ory at %s)", env.Addr, env.OryURL)
+	log.Fatal(newRouter(guard).Run(env.Addr))
+}
+
+func newRouter(guard *core.Guard) *gin.Engine {
+	r := gin.Default()
+	_ = r.SetTrustedProxies(nil) // no proxy in front: never read X-Forwarded-For
+	r.SetHTMLTemplate(ui.Templates())
+
+	r.GET("/", orygin.Middleware(guard, core.Optional()), func(c *gin.Context) {
+		s, _ := orygin.Session(c) // optional: nil for anonymous visitors
+		c.HTML(http.StatusOK, ui.HomePage, ui.ProfileOf(s))
+	})
+	r.GET("/dashboard", orygin.Middleware(guard), func(c *gin.Context) {
+		s, _ := orygin.Session(c)
+		if ui.WantsJSON(c.GetHeader("Accept")) {
+			c.JSON(http.StatusOK, ui.ProfileOf(s))
+			return
+		}
+		c.HTML(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
+	})
+	r.GET("/api/me", orygin.Middleware(guard, core.ForceAPI()), func(c *gin.Context) {
+		s, _ := orygin.Session(c)
+		c.JSON(http.StatusOK, ui.ProfileOf(s))
+	})
+	r.GET("/refresh-session", orygin.RefreshHandler(guard))
+	r.GET("/logout", orygin.LogoutHandler(guard))
+	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+		r.GET(path, gin.WrapH(page))
+	}
+	return r
+}

@@ -1,0 +1,167 @@
+// Package apptest is the test every example app runs: the same requests
+// against the app served on a loopback port, with the guard pointed at
+// core/orytest's fake Ory server instead of a real Kratos.
+package apptest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/core/orytest"
+)
+
+// Session cookie value and email of the fake session.
+const (
+	cookieValue = "fake-session-cookie"
+	email       = "ada@example.com"
+	sessionID   = "session-1"
+)
+
+// Run starts a fake Ory server, builds the app with serve (which serves the
+// guard's app on a loopback port and returns its base URL) and checks the
+// public page, the dashboard, /api/me and the flow pages.
+func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL string)) {
+	t.Helper()
+	ory := orytest.NewServer()
+	t.Cleanup(ory.Close)
+	ory.Session(cookieValue, orytest.ActiveSession(sessionID, email))
+	guard, err := core.New(core.Config{OryURL: ory.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, guard)
+
+	t.Run("public page", func(t *testing.T) {
+		r := get(t, base+"/", "", false)
+		want(t, r, http.StatusOK, "text/html", `href="/dashboard"`, `id="login"`)
+		r = get(t, base+"/", "", true)
+		want(t, r, http.StatusOK, "text/html", email, `href="/logout"`)
+	})
+	t.Run("dashboard with a session shows the email", func(t *testing.T) {
+		r := get(t, base+"/dashboard", "", true)
+		want(t, r, http.StatusOK, "text/html", email, sessionID, `href="/logout"`, `href="/refresh-session?return_to=%2fdashboard"`)
+	})
+	t.Run("dashboard as JSON", func(t *testing.T) {
+		r := get(t, base+"/dashboard", "application/json", true)
+		want(t, r, http.StatusOK, "application/json")
+		var p struct{ ID, Email string }
+		decode(t, r, &p)
+		if p.ID != sessionID || p.Email != email {
+			t.Errorf("dashboard JSON = %+v", p)
+		}
+	})
+	t.Run("dashboard without a session redirects to login", func(t *testing.T) {
+		r := get(t, base+"/dashboard", "", false)
+		want(t, r, http.StatusSeeOther, "")
+		loc := r.Header.Get("Location")
+		if !strings.HasPrefix(loc, ory.URL+"/self-service/login/browser?") || !strings.Contains(loc, "return_to=%2Fdashboard") {
+			t.Errorf("Location = %q, want Ory's login flow returning to /dashboard", loc)
+		}
+	})
+	t.Run("api/me without a session is 401 JSON", func(t *testing.T) {
+		r := get(t, base+"/api/me", "", false) // a browser-like request: ForceAPI answers JSON anyway
+		want(t, r, http.StatusUnauthorized, "application/json")
+		var e struct{ Error struct{ Code int } }
+		decode(t, r, &e)
+		if e.Error.Code != http.StatusUnauthorized {
+			t.Errorf("error body = %+v", e)
+		}
+	})
+	t.Run("api/me with a session", func(t *testing.T) {
+		r := get(t, base+"/api/me", "", true)
+		want(t, r, http.StatusOK, "application/json")
+		var p struct{ ID, Email string }
+		decode(t, r, &p)
+		if p.ID != sessionID || p.Email != email {
+			t.Errorf("/api/me = %+v", p)
+		}
+	})
+	t.Run("refresh and logout", func(t *testing.T) {
+		r := get(t, base+"/refresh-session?return_to=/dashboard", "", true)
+		want(t, r, http.StatusSeeOther, "")
+		if loc := r.Header.Get("Location"); !strings.Contains(loc, "refresh=true") || !strings.Contains(loc, "return_to=%2Fdashboard") {
+			t.Errorf("refresh Location = %q", loc)
+		}
+		r = get(t, base+"/logout", "", true)
+		want(t, r, http.StatusSeeOther, "")
+		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, ory.URL+"/self-service/logout?token=") {
+			t.Errorf("logout Location = %q", loc)
+		}
+	})
+	t.Run("flow pages start a flow", func(t *testing.T) {
+		for _, tc := range []struct{ path, want string }{
+			{"/login?return_to=%2Fdashboard&refresh=true", "/self-service/login/browser?refresh=true&return_to=%2Fdashboard"},
+			{"/registration", "/self-service/registration/browser"},
+			{"/settings", "/self-service/settings/browser"},
+			{"/login?flow=unknown", "/self-service/login/browser"}, // the fake Ory answers 404
+		} {
+			r := get(t, base+tc.path, "", false)
+			want(t, r, http.StatusSeeOther, "")
+			if loc := r.Header.Get("Location"); loc != ory.URL+tc.want {
+				t.Errorf("GET %s: Location = %q, want %q", tc.path, loc, ory.URL+tc.want)
+			}
+		}
+	})
+}
+
+var client = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+type response struct {
+	*http.Response
+	body []byte
+}
+
+func get(t *testing.T, rawURL, accept string, session bool) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if session {
+		req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp, body}
+}
+
+func want(t *testing.T, r response, status int, contentType string, contains ...string) {
+	t.Helper()
+	u, _ := url.PathUnescape(r.Request.URL.RequestURI())
+	if r.StatusCode != status {
+		t.Fatalf("GET %s: status %d, want %d; body:\n%s", u, r.StatusCode, status, r.body)
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, contentType) {
+		t.Errorf("GET %s: Content-Type %q, want %s", u, ct, contentType)
+	}
+	for _, s := range contains {
+		if !strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(s)) {
+			t.Errorf("GET %s: body lacks %q:\n%s", u, s, r.body)
+		}
+	}
+}
+
+func decode(t *testing.T, r response, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}

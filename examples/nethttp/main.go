@@ -1,0 +1,68 @@
+// Command nethttp is the oryguard example app for net/http: a public home
+// page, a dashboard and a JSON endpoint behind an Ory session, and the
+// login, registration, settings and error pages of a self-hosted Kratos.
+package main
+
+import (
+	"encoding/json"
+	"log"
+	"net/http"
+
+	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/examples/internal/ui"
+)
+
+func main() {
+	env := ui.FromEnv()
+	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s (Ory at %s)", env.Addr, env.OryURL)
+	log.Fatal(http.ListenAndServe(env.Addr, newMux(guard)))
+}
+
+func newMux(guard *core.Guard) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", oryhttp.Middleware(guard, core.Optional())(http.HandlerFunc(home)))
+	mux.Handle("GET /dashboard", oryhttp.Middleware(guard)(http.HandlerFunc(dashboard)))
+	mux.Handle("GET /api/me", oryhttp.Middleware(guard, core.ForceAPI())(http.HandlerFunc(me)))
+	mux.Handle("GET /refresh-session", oryhttp.RefreshHandler(guard))
+	mux.Handle("GET /logout", oryhttp.LogoutHandler(guard))
+	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+		mux.Handle("GET "+path, page)
+	}
+	return mux
+}
+
+func home(w http.ResponseWriter, r *http.Request) {
+	s, _ := oryhttp.Session(r.Context()) // optional: nil for anonymous visitors
+	render(w, ui.HomePage, ui.ProfileOf(s))
+}
+
+func dashboard(w http.ResponseWriter, r *http.Request) {
+	s, _ := oryhttp.Session(r.Context())
+	if ui.WantsJSON(r.Header.Get("Accept")) {
+		writeJSON(w, ui.ProfileOf(s))
+		return
+	}
+	render(w, ui.DashboardPage, ui.ProfileOf(s))
+}
+
+func me(w http.ResponseWriter, r *http.Request) {
+	s, _ := oryhttp.Session(r.Context())
+	writeJSON(w, ui.ProfileOf(s))
+}
+
+func render(w http.ResponseWriter, page string, data any) {
+	w.Header().Set("Content-Type", ui.HTML)
+	if err := ui.Render(w, page, data); err != nil {
+		log.Print(err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
