@@ -1,0 +1,112 @@
+package oryecho
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core"
+)
+
+// SessionKey is the echo.Context key under which the middleware stores the
+// verified *client.Session. It is namespaced by import path so that no
+// application key collides with it; prefer Session to reading it directly.
+const SessionKey = "github.com/oryguard/oryguard/adapters/echo.session"
+
+// Config configures MiddlewareWithConfig.
+type Config struct {
+	// Skipper defines a function to skip the middleware: when it returns
+	// true the request goes to the next handler unchecked and without a
+	// session. Nil means middleware.DefaultSkipper (never skip).
+	Skipper middleware.Skipper
+
+	// Options is the route policy (core.Optional, core.RequireAAL2, ...).
+	// Empty means a session is required.
+	Options []core.Option
+}
+
+// Middleware protects the routes it is installed on with the guard under
+// the given route policy (no options: a session is required). It is
+// MiddlewareWithConfig with the default Skipper.
+func Middleware(guard *core.Guard, opts ...core.Option) echo.MiddlewareFunc {
+	return MiddlewareWithConfig(guard, Config{Options: opts})
+}
+
+// MiddlewareWithConfig is Middleware with a Skipper. An allowed request
+// reaches next with the session in both the Echo context and the request's
+// context; every other request is answered here and the middleware returns
+// nil (see the package documentation).
+func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
+	skip := cfg.Skipper
+	if skip == nil {
+		skip = middleware.DefaultSkipper
+	}
+	route := guard.Route(cfg.Options...)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			r := c.Request()
+			req := core.RequestFromHTTP(r)
+			d := route.Authenticate(r.Context(), &req)
+			if !d.Allow {
+				return write(c, d)
+			}
+			addHeader(c.Response().Header(), d.Header)
+			c.Set(SessionKey, d.Session)
+			c.SetRequest(r.WithContext(core.ContextWithSession(r.Context(), d.Session)))
+			return next(c)
+		}
+	}
+}
+
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c echo.Context) (*client.Session, bool) {
+	s, ok := c.Get(SessionKey).(*client.Session)
+	return s, ok && s != nil
+}
+
+// RefreshHandler sends the browser to Ory to re-authenticate
+// (refresh=true), then back to the return_to query parameter (same app
+// only) or the app's root.
+func RefreshHandler(guard *core.Guard) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := core.RequestFromHTTP(c.Request())
+		return write(c, guard.RefreshRedirect(&req))
+	}
+}
+
+// LogoutHandler ends the browser's Ory session: it asks Ory for a logout
+// URL for the session cookie and redirects there. Without a session it
+// redirects to the return_to query parameter (same app only) or the root;
+// when Ory fails it answers 502.
+func LogoutHandler(guard *core.Guard) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := core.RequestFromHTTP(c.Request())
+		return write(c, guard.LogoutRedirect(c.Request().Context(), &req))
+	}
+}
+
+// write commits the decision's headers, status and body, and returns nil so
+// that Echo's error handler does not answer a second time. (c.Blob is not
+// used: it would set an empty Content-Type on a redirect.)
+func write(c echo.Context, d core.Decision) error {
+	res := c.Response()
+	addHeader(res.Header(), d.Header)
+	res.WriteHeader(d.Status)
+	_, _ = res.Write(d.Body)
+	return nil
+}
+
+func addHeader(dst, src http.Header) {
+	for k, vs := range src {
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}

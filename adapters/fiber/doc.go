@@ -1,0 +1,37 @@
+// Package oryfiber protects Fiber (v2) routes with an Ory session (Ory
+// Network or a self-hosted Ory Kratos).
+//
+//	guard, err := core.New(core.Config{OryURL: os.Getenv("ORY_SDK_URL")})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	app := fiber.New()
+//	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
+//	app.Get("/logout", oryfiber.LogoutHandler(guard))
+//
+//	private := app.Group("/", oryfiber.Middleware(guard))
+//	private.Get("/dashboard", func(c *fiber.Ctx) error {
+//		s, _ := oryfiber.Session(c)
+//		return c.SendString("hello " + s.Identity.Id)
+//	})
+//
+// Middleware returns a fiber.Handler for app.Use, a group or a single
+// route; New takes a Config with Fiber's usual Next function to skip the
+// check for some requests. Route policies (core.Optional, core.RequireAAL2,
+// core.MaxAuthAge, core.ForceAPI, core.ForceBrowser) are passed as options.
+//
+// An allowed request continues with c.Next() and the session stored twice:
+// in c.Locals under [SessionKey] (read it with [Session]) and in the user
+// context (c.UserContext(); read it with core.SessionFromContext). A denied
+// request is answered by the middleware (a 303 to Ory's login flow for
+// browsers, JSON in Ory's error shape for API clients, 429/5xx when Ory
+// fails) and the chain stops there.
+//
+// The request is read straight from fasthttp, without converting it to a
+// net/http request. Fiber reuses request memory once a handler returns; the
+// guard copies whatever it keeps, and this package keeps neither the
+// *fiber.Ctx nor any request string beyond the call. The guard is asked
+// with c.UserContext() as its context.
+//
+// Every decision is made by package core; this package only translates it.
+package oryfiber

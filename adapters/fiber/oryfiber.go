@@ -1,0 +1,119 @@
+package oryfiber
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core"
+)
+
+// SessionKey is the c.Locals key under which the middleware stores the
+// verified *client.Session. It is namespaced by import path so that no
+// application key collides with it; prefer Session to reading it directly.
+const SessionKey = "github.com/oryguard/oryguard/adapters/fiber.session"
+
+// Config configures New.
+type Config struct {
+	// Next defines a function to skip the middleware: when it returns true
+	// the request goes on unchecked and without a session. Nil means never
+	// skip.
+	Next func(c *fiber.Ctx) bool
+
+	// Options is the route policy (core.Optional, core.RequireAAL2, ...).
+	// Empty means a session is required.
+	Options []core.Option
+}
+
+// Middleware protects the routes it is installed on with the guard under
+// the given route policy (no options: a session is required). It is New
+// without a Next function.
+func Middleware(guard *core.Guard, opts ...core.Option) fiber.Handler {
+	return New(guard, Config{Options: opts})
+}
+
+// New returns the middleware for cfg. An allowed request continues with
+// c.Next() and the session in both c.Locals and the user context; every
+// other request is answered here.
+func New(guard *core.Guard, cfg Config) fiber.Handler {
+	route := guard.Route(cfg.Options...)
+	return func(c *fiber.Ctx) error {
+		if cfg.Next != nil && cfg.Next(c) {
+			return c.Next()
+		}
+		req := request(c)
+		d := route.Authenticate(c.UserContext(), &req)
+		if !d.Allow {
+			return write(c, d)
+		}
+		addHeader(c, d.Header)
+		c.Locals(SessionKey, d.Session)
+		c.SetUserContext(core.ContextWithSession(c.UserContext(), d.Session))
+		return c.Next()
+	}
+}
+
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c *fiber.Ctx) (*client.Session, bool) {
+	s, ok := c.Locals(SessionKey).(*client.Session)
+	return s, ok && s != nil
+}
+
+// RefreshHandler sends the browser to Ory to re-authenticate
+// (refresh=true), then back to the return_to query parameter (same app
+// only) or the app's root.
+func RefreshHandler(guard *core.Guard) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		req := request(c)
+		return write(c, guard.RefreshRedirect(&req))
+	}
+}
+
+// LogoutHandler ends the browser's Ory session: it asks Ory for a logout
+// URL for the session cookie and redirects there. Without a session it
+// redirects to the return_to query parameter (same app only) or the root;
+// when Ory fails it answers 502.
+func LogoutHandler(guard *core.Guard) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		req := request(c)
+		return write(c, guard.LogoutRedirect(c.UserContext(), &req))
+	}
+}
+
+// request reads the guard's view of the request from fasthttp. The strings
+// point into fasthttp's buffers and are valid only during the handler; the
+// guard copies what it keeps. Every Cookie header is passed on, as net/http
+// does (c.Get would return only the first).
+func request(c *fiber.Ctx) core.Request {
+	r := core.Request{
+		Method:        c.Method(),
+		URI:           c.OriginalURL(),
+		Accept:        c.Get(fiber.HeaderAccept),
+		ContentType:   c.Get(fiber.HeaderContentType),
+		SessionToken:  c.Get("X-Session-Token"),
+		Authorization: c.Get(fiber.HeaderAuthorization),
+	}
+	for _, v := range c.Request().Header.PeekAll(fiber.HeaderCookie) {
+		r.Cookies = append(r.Cookies, utils.UnsafeString(v))
+	}
+	return r
+}
+
+// write carries out a denial: headers, status and body. (fasthttp adds no
+// default Content-Type to a redirect's empty body, so the response carries
+// exactly the headers the guard chose, as in the other adapters.)
+func write(c *fiber.Ctx, d core.Decision) error {
+	addHeader(c, d.Header)
+	return c.Status(d.Status).Send(d.Body)
+}
+
+func addHeader(c *fiber.Ctx, h map[string][]string) {
+	dst := &c.Response().Header
+	for k, vs := range h {
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+package conformance_test
+
+import (
+	"testing"
+
+	"github.com/oryguard/oryguard/internal/conformance"
+	"github.com/oryguard/oryguard/internal/conformance/suite"
+)
+
+// TestConformance runs the whole table through every adapter, with the
+// session cache off and on.
+func TestConformance(t *testing.T) {
+	suite.Run(t, conformance.Targets()...)
+}
