@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
+
+	client "github.com/ory/client-go"
 )
 
 // queryParam returns one query parameter of the request target.
@@ -14,7 +17,7 @@ func queryParam(target, name string) string {
 	if err != nil {
 		return ""
 	}
-	return u.Query().Get(name)
+	return strings.Clone(u.Query().Get(name))
 }
 
 // RefreshRedirect is the decision for a "/refresh-session" route: a 303 to
@@ -28,7 +31,16 @@ func (g *Guard) RefreshRedirect(r *Request) Decision {
 // URL Ory issues for the request's session cookie. Without a session it
 // redirects to the return_to query parameter (checked) or the app's root;
 // when Ory fails it answers 502 and logs, never a login redirect.
+//
+// A native (API) client that sends its session token instead of a cookie
+// is logged out through Ory's API (performNativeLogout) and gets 204 No
+// Content, also when the token was unknown or already ended.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
+	var c credential
+	g.cookies.extract(r, &c)
+	if c.kind == credToken || c.kind == credBearer {
+		return g.nativeLogout(ctx, r, c.token)
+	}
 	returnTo := queryParam(r.URI, "return_to")
 	loc, err := g.LogoutURL(ctx, r, returnTo)
 	switch {
@@ -39,4 +51,28 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	}
 	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: logout failed", slog.String("error", err.Error()))
 	return respond(isAPI(r), http.StatusBadGateway, "", reasonUnavailable, "")
+}
+
+// nativeLogout ends a token session through Ory's API.
+func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) Decision {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	resp, err := g.api.FrontendAPI.PerformNativeLogout(ctx).
+		PerformNativeLogoutBody(*client.NewPerformNativeLogoutBody(token)).Execute()
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if resp != nil {
+		switch resp.StatusCode {
+		case http.StatusNoContent, http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			// Ended now, or there was nothing to end: either way the token
+			// no longer opens a session.
+			return Decision{Status: http.StatusNoContent, Header: http.Header{"Cache-Control": {"no-store"}}}
+		}
+	}
+	if err == nil {
+		err = errors.New("unexpected status " + resp.Status)
+	}
+	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: native logout failed", slog.String("error", err.Error()))
+	return respond(true, http.StatusBadGateway, "", reasonUnavailable, "")
 }

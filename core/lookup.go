@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -180,8 +181,8 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 	}
 	if res.kind == resultSession && g.cache != nil {
 		now := g.now()
-		exp := s.ExpiresAt.UnixNano()
-		fresh := min(now.Add(g.ttl).UnixNano(), exp)
+		exp := unixNano(*s.ExpiresAt)
+		fresh := min(unixNano(now.Add(g.ttl)), exp)
 		g.cache.Set(key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
 	}
 	return res
@@ -337,3 +338,12 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// unixNano is t.UnixNano, clamped to int64 for times past the year 2262
+// (an expires_at Ory may send for a very long session lifespan).
+func unixNano(t time.Time) int64 {
+	if t.After(time.Unix(0, math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}

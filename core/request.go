@@ -243,12 +243,33 @@ func (c *credential) valid() bool {
 		return validToken(c.token)
 	}
 	for i := range c.n {
-		if !validCookieValue(c.cookies[i].value) {
+		if !validCookieName(c.cookies[i].name) || !validCookieValue(c.cookies[i].value) {
 			return false
 		}
 	}
 	return c.n > 0
 }
+
+// validCookieName accepts an RFC 7230 token (the cookie-name of RFC 6265).
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenChar marks the bytes of an RFC 7230 token.
+var tokenChar = func() (t [256]bool) {
+	for b := 0x21; b < 0x7f; b++ {
+		t[b] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", rune(b))
+	}
+	return t
+}()
 
 // cookieHeader renders the session cookies as the Cookie header for Ory.
 func (c *credential) cookieHeader() string {

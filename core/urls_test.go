@@ -186,3 +186,28 @@ func TestSetCookiePassedOn(t *testing.T) {
 		t.Fatalf("Set-Cookie = %q", got)
 	}
 }
+
+func TestNativeLogout(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	g, _ := newGuard(t, ory.URL, nil)
+	d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", Authorization: "Bearer tok"})
+	if d.Status != http.StatusNoContent || d.Header.Get("Location") != "" {
+		t.Fatalf("native logout: %d %v", d.Status, d.Header)
+	}
+	if rec := ory.Requests(); len(rec) != 1 || rec[0].Path != "/self-service/logout/api" || rec[0].SessionToken != "tok" {
+		t.Fatalf("Ory received %+v", rec)
+	}
+	if d := g.Route().Authenticate(context.Background(), &core.Request{URI: "/", SessionToken: "tok"}); d.Allow {
+		t.Fatal("token still works after logout")
+	}
+	// Logging out again (unknown token) is still 204.
+	if d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", SessionToken: "tok"}); d.Status != http.StatusNoContent {
+		t.Fatalf("second logout: %d", d.Status)
+	}
+	ory.ReplyAll(&orytest.Reply{Status: 500})
+	if d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", SessionToken: "x"}); d.Status != http.StatusBadGateway {
+		t.Fatalf("logout with Ory down: %d", d.Status)
+	}
+}

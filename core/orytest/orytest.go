@@ -4,8 +4,9 @@
 // records what reached it, and can misbehave on demand: hang, answer
 // slowly, fail, rate-limit or send garbage.
 //
-// It is a test double for the two endpoints the guard calls, not an Ory
-// implementation; end-to-end tests run against a real Kratos.
+// It also answers POST /self-service/logout/api (native logout: the token
+// stops resolving). It is a test double for the endpoints the guard calls,
+// not an Ory implementation; end-to-end tests run against a real Kratos.
 package orytest
 
 import (
@@ -154,6 +155,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	switch r.URL.Path {
+	case "/self-service/logout/api":
+		var body struct {
+			SessionToken string `json:"session_token"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		s.mu.Lock()
+		rep, known := s.replies[body.SessionToken]
+		if s.fallback != nil {
+			rep, known = *s.fallback, true
+		}
+		if known && (rep.Status == 0 || rep.Status == http.StatusOK) {
+			delete(s.replies, body.SessionToken) // the token no longer opens a session
+		}
+		s.requests[len(s.requests)-1].SessionToken = body.SessionToken
+		s.mu.Unlock()
+		switch {
+		case !known:
+			write(w, Reply{Status: http.StatusForbidden, Body: errorBody(http.StatusForbidden, "", "The provided Ory Session Token could not be found.", "")})
+		case rep.Status != 0 && rep.Status != http.StatusOK:
+			write(w, rep)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return
 	case "/sessions/whoami":
 	case "/self-service/logout/browser":
 		if !found {
