@@ -533,6 +533,24 @@ func Cases() []Case {
 			Want:    func(e *Env) Outcome { return redirectTo("/") },
 		},
 		{
+			// A native client logs out with its token through Ory's API.
+			Name:    "logout/native client with X-Session-Token",
+			Handler: Logout,
+			Setup:   session("logout-token", active("s-logout-token", "nt@example.com")),
+			Request: get("/logout", header("X-Session-Token", "logout-token")),
+			Want: func(e *Env) Outcome {
+				return Outcome{Status: 204, CacheControl: noStore,
+					Ory: []orytest.Recorded{{Path: "/self-service/logout/api", SessionToken: e.Cred("logout-token")}}}
+			},
+		},
+		{
+			Name:    "logout/native client with Bearer, Ory down",
+			Handler: Logout,
+			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
+			Request: get("/logout", bearerToken("logout-bearer")),
+			Want:    func(e *Env) Outcome { return apiError(502, "", reasonUnavailable, "") },
+		},
+		{
 			Name:    "logout/Ory unreachable",
 			Handler: Logout,
 			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
