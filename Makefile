@@ -8,7 +8,7 @@ KRATOS    := $(BIN)/kratos
 LINT      := $(BIN)/golangci-lint
 # Library modules first; test modules last (they need Kratos and Chromium).
 LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/fiber
-TEST_MODULES := internal/conformance internal/e2e examples
+TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/bench
 MODULES      := $(LIB_MODULES) $(TEST_MODULES)
 TOOL_MODULES := internal/tools/kratos internal/tools/lint
 
@@ -62,3 +62,53 @@ $(KRATOS): internal/tools/kratos/go.mod internal/tools/kratos/go.sum
 $(LINT): internal/tools/lint/go.mod internal/tools/lint/go.sum
 	@mkdir -p $(BIN)
 	cd internal/tools/lint && GOWORK=off go build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+# ---- demo: an example app against a local Kratos (examples/README.md) ----
+# Binaries, not `go run`: `go run` does not pass SIGTERM on to the program it
+# started, so stopping it would leave Kratos running.
+FRAMEWORK ?= gin
+DEMO_LOG  := $(ROOT)/.cache/demo-kratos.log
+DEMO_URLS := $(ROOT)/.cache/demo-kratos.urls
+
+demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, fiber, nethttp) on http://127.0.0.1:4455
+	@test -f examples/$(FRAMEWORK)/main.go || { echo "FRAMEWORK=$(FRAMEWORK): use gin, echo, fiber or nethttp"; exit 2; }
+	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev
+	@cd examples && go build -o $(BIN)/demo-$(FRAMEWORK) ./$(FRAMEWORK)
+	@pids=; trap 'kill $$pids 2>/dev/null || true; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	rm -f $(DEMO_URLS); \
+	$(BIN)/kratosdev -public 4433 -admin 4434 -ui http://127.0.0.1:4455 -return http://127.0.0.1:4455/dashboard \
+	  -allowed http://127.0.0.1:4455 >$(DEMO_URLS) 2>$(DEMO_LOG) & pids=$$!; \
+	until grep -q KRATOS_PUBLIC_URL $(DEMO_URLS) 2>/dev/null; do \
+	  kill -0 $$pids 2>/dev/null || { tail -n 20 $(DEMO_LOG); echo "Kratos did not start (log: $(DEMO_LOG))"; exit 1; }; \
+	  sleep 0.2; \
+	done; \
+	echo "Kratos: http://127.0.0.1:4433 (log: $(DEMO_LOG))"; \
+	echo "open http://127.0.0.1:4455"; \
+	ORY_SDK_URL=http://127.0.0.1:4433 PORT=4455 $(BIN)/demo-$(FRAMEWORK) & pids="$$pids $$!"; \
+	wait -n
+
+# Benchmarks (internal/bench): one table of figures, ratios and targets; the
+# results and the machine they ran on are recorded in BENCHMARKS.md. Load goes
+# only to 127.0.0.1, with wrk when it can be installed, else a Go load loop.
+BENCH_FLAGS ?=
+bench: kratos ## benchmarks: core hit/miss, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~4 min)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	  || echo "bench: wrk could not be installed; using the Go load loop"
+	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)
+
+# ---- reliability: fuzzing and the soak (RELIABILITY.md) ----
+# Each fuzz target runs alone for FUZZTIME; the seed corpora are in
+# core/testdata/fuzz/<target>/ and also run as plain tests in `make test`.
+FUZZTIME     ?= 20s
+FUZZ_TARGETS := FuzzExtract FuzzReturnTo FuzzWhoami
+SOAK_DURATION ?= 60s
+SOAK_FLAGS    ?=
+
+fuzz: ## fuzz credential extraction, return_to and whoami handling, FUZZTIME (20s) each
+	@for f in $(FUZZ_TARGETS); do \
+	  echo "== $$f ($(FUZZTIME))"; \
+	  (cd core && go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) .); \
+	done
+
+soak: kratos ## soak against a real Kratos for SOAK_DURATION (60s) and print its figures
+	cd internal/reliability && go run ./cmd/soak -duration $(SOAK_DURATION) $(SOAK_FLAGS)

@@ -95,14 +95,15 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 			cached = e
 		}
 	}
-	var res result
-	if !c.valid() {
+	fwd, ok := c.forward()
+	if !ok {
 		return result{kind: resultNoSession} // never ask Ory about garbage
 	}
+	var res result
 	if until := g.backoffUntil.Load(); now < until {
 		res = result{kind: resultLimited, retryAfter: int((until - now + int64(time.Second) - 1) / int64(time.Second))}
 	} else {
-		res = g.collapse(ctx, key, c)
+		res = g.collapse(ctx, key, &fwd)
 	}
 	if cached != nil && now < cached.evict && usable(cached.session, time.Unix(0, now)) {
 		switch res.kind {

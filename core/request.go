@@ -148,15 +148,16 @@ func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
 			if value == "" || len(value) > MaxCredentialLength {
 				return credInvalid
 			}
-			// The value's bytes are checked (validCookieValues) only before
-			// Ory is asked: a malformed value can never be in the cache, so
-			// the hit path need not scan it.
+			// The bytes are checked (credential.forward) only before Ory is
+			// asked: the hit path need not scan them.
+			//
 			// A browser may hold two cookies of one name (different Domain or
-			// Path attributes). Kratos reads the first (Go's Request.Cookie),
-			// so the guard does too: deciding otherwise than Kratos would loop
-			// a user whose first cookie is valid between the app and the login
-			// flow. Later duplicates are ignored and never sent to Ory.
-			if c.has(name) {
+			// Path attributes, or one signed with a retired secret). Kratos
+			// uses the first one it can decode, so every one is forwarded, in
+			// order, and Kratos chooses: deciding otherwise than Kratos would
+			// loop a user between the app and a login flow that sees a valid
+			// session. Exact repeats are dropped.
+			if c.has(name, value) {
 				continue
 			}
 			if c.n == maxSessionCookies {
@@ -182,9 +183,9 @@ func trimOWS(s string) string {
 	return s
 }
 
-func (c *credential) has(name string) bool {
+func (c *credential) has(name, value string) bool {
 	for i := range c.n {
-		if c.cookies[i].name == name {
+		if c.cookies[i] == (cookiePair{name, value}) {
 			return true
 		}
 	}
@@ -236,18 +237,22 @@ func validCookieValue(s string) bool {
 	return true
 }
 
-// valid reports whether every part of the credential could be a real Ory
-// credential; one that cannot is never sent to Ory.
-func (c *credential) valid() bool {
+// forward returns the credential as it is sent to Ory, or false when no
+// part of it could be a real Ory credential. Cookies whose name or value
+// breaks RFC 6265 are dropped, as Go's cookie parser (and so Kratos) drops
+// them; the rest are kept in order.
+func (c *credential) forward() (credential, bool) {
 	if c.kind != credCookie {
-		return validToken(c.token)
+		return *c, validToken(c.token)
 	}
+	out := credential{kind: credCookie}
 	for i := range c.n {
-		if !validCookieName(c.cookies[i].name) || !validCookieValue(c.cookies[i].value) {
-			return false
+		if validCookieName(c.cookies[i].name) && validCookieValue(c.cookies[i].value) {
+			out.cookies[out.n] = c.cookies[i]
+			out.n++
 		}
 	}
-	return c.n > 0
+	return out, out.n > 0
 }
 
 // validCookieName accepts an RFC 7230 token (the cookie-name of RFC 6265).

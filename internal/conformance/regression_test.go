@@ -17,14 +17,14 @@ import (
 
 // A browser can hold two cookies with the session cookie's name (one for
 // .example.com and one for app.example.com after session.cookie.domain
-// changed, or two paths). Kratos reads the first one (gorilla/sessions uses
-// r.Cookie, which returns the first), and its login flow sends a browser
-// with a valid session straight back to return_to. The guard instead
-// treats conflicting duplicates as no credential and redirects to login:
-// when the first cookie is valid that is an endless redirect loop.
+// changed, or two paths). Kratos uses the first one it can decode, and its
+// login flow sends a browser with a valid session straight back to
+// return_to. The guard once treated such duplicates as no credential and
+// redirected to login: an endless redirect loop. It now forwards them all,
+// in order, and Kratos chooses.
 func TestRegressionDuplicateSessionCookieLoops(t *testing.T) {
 	suite.RunCases(t, []suite.Case{{
-		Name: "duplicate session cookie: the first one counts, as in Kratos",
+		Name: "duplicate session cookies all reach Ory, which chooses",
 		Setup: func(e *suite.Env) {
 			e.Ory.Session(e.Cred("first"), orytest.ActiveSession("s-first", "dup@example.com"))
 		},
@@ -43,7 +43,8 @@ func TestRegressionDuplicateSessionCookieLoops(t *testing.T) {
 				SessionID:        "s-first",
 				Email:            "dup@example.com",
 				ContextSessionID: "s-first",
-				Ory:              []orytest.Recorded{{Path: "/sessions/whoami", Cookie: "ory_kratos_session=" + e.Cred("first")}},
+				Ory: []orytest.Recorded{{Path: "/sessions/whoami",
+					Cookie: "ory_kratos_session=" + e.Cred("first") + "; ory_kratos_session=" + e.Cred("stale")}},
 			}
 		},
 	}}, conformance.Targets()...)
