@@ -122,6 +122,12 @@ func Optional() Option { return func(p *policy) { p.optional = true } }
 
 // RequireAAL2 sends a session that has only one factor (aal1) to step up
 // with aal=aal2 (API clients get 403 session_aal2_required).
+//
+// Ory can only step up an identity that has a second factor: for one
+// without, Kratos opens an aal2 login flow that offers nothing to
+// complete. Put such routes behind a page that links to the settings flow
+// (where users enrol TOTP or WebAuthn), or use RequireAAL2 only where every
+// identity has a second factor.
 func RequireAAL2() Option { return func(p *policy) { p.aal2 = true } }
 
 // MaxAuthAge sends a session authenticated longer than d ago to
