@@ -76,7 +76,8 @@ func (s *Server) RegisterBrowser(ctx context.Context, email, password string) (*
 	if err != nil {
 		return nil, err
 	}
-	flow, _, err := b.api.FrontendAPI.CreateBrowserRegistrationFlow(ctx).Execute()
+	flow, resp, err := b.api.FrontendAPI.CreateBrowserRegistrationFlow(ctx).Execute()
+	closeBody(resp)
 	if err != nil {
 		return nil, apiError("create browser registration flow", err)
 	}
@@ -90,6 +91,7 @@ func (s *Server) RegisterBrowser(ctx context.Context, email, password string) (*
 				Method: "password", Password: password, CsrfToken: &csrf,
 				Traits: map[string]any{"email": email},
 			})).Execute()
+	closeBody(resp)
 	if err != nil {
 		return nil, apiError("submit browser registration flow", err)
 	}
@@ -152,7 +154,8 @@ func (s *Server) EnableTOTP(ctx context.Context, bs *BrowserSession) (string, er
 	if err != nil {
 		return "", err
 	}
-	flow, _, err := b.api.FrontendAPI.CreateBrowserSettingsFlow(ctx).Execute()
+	flow, resp, err := b.api.FrontendAPI.CreateBrowserSettingsFlow(ctx).Execute()
+	closeBody(resp)
 	if err != nil {
 		return "", apiError("create browser settings flow", err)
 	}
@@ -535,4 +538,11 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = slices.Clone(vs)
 	}
 	return out
+}
+
+// closeBody closes a response body that client-go has already read.
+func closeBody(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 }

@@ -228,6 +228,7 @@ func (s *Server) migrate(ctx context.Context) error {
 // launch starts the Kratos process and waits until it is ready. s.mu is held.
 func (s *Server) launch(ctx context.Context) error {
 	began := time.Now()
+	//nolint:noctx // Kratos outlives the start context; Stop ends it.
 	cmd := exec.Command(s.opts.Binary, "serve", "-c", s.configPath, "--dev", "--sqa-opt-out", "--watch-courier=false")
 	cmd.Env = kratosEnv()
 	cmd.Stdout, cmd.Stderr = s.out, s.out
@@ -262,7 +263,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("kratos exited before it was ready: %v", s.waitErr)
+			return fmt.Errorf("kratos exited before it was ready: %w", s.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("wait for kratos to be ready: %w", ctx.Err())
 		case <-tick.C:
@@ -380,7 +381,7 @@ func kratosEnv() []string {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
