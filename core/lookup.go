@@ -148,8 +148,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 		case g.sem <- struct{}{}:
 			defer func() { <-g.sem }()
 		default:
-			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: too many concurrent session lookups; answering 503",
-				slog.Int("limit", cap(g.sem)))
+			g.logBusy(ctx)
 			return result{kind: resultBusy}
 		}
 	}
@@ -161,6 +160,9 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 	} else {
 		req = req.XSessionToken(c.token)
 	}
+	// Freshness counts from when the question was sent: an answer that
+	// arrives late must not stretch a revoked session past the TTL.
+	sent := g.now()
 	start := time.Now()
 	s, resp, err := req.Execute()
 	if resp != nil && resp.Body != nil {
@@ -181,9 +183,8 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 			slog.Int("retry_after_seconds", res.retryAfter))
 	}
 	if res.kind == resultSession && g.cache != nil {
-		now := g.now()
 		exp := unixNano(*s.ExpiresAt)
-		fresh := min(unixNano(now.Add(g.ttl)), exp)
+		fresh := min(unixNano(sent.Add(g.ttl)), exp)
 		g.cache.Set(key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
 	}
 	return res
@@ -347,4 +348,19 @@ func unixNano(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// logBusy reports refusals by the lookup limit: the first at once, then at
+// most one line a second with the number refused meanwhile, so a flood of
+// random credentials cannot flood the logs too.
+func (g *Guard) logBusy(ctx context.Context) {
+	n := g.busyRefused.Add(1)
+	now := time.Now().UnixNano()
+	last := g.busyLogged.Load()
+	if now-last < int64(time.Second) || !g.busyLogged.CompareAndSwap(last, now) {
+		return
+	}
+	g.busyRefused.Add(-n)
+	g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: too many concurrent session lookups; answering 503",
+		slog.Int("limit", cap(g.sem)), slog.Int64("refused", n))
 }
