@@ -17,3 +17,15 @@ require (
 	github.com/pquerna/otp v1.5.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 )
+
+replace github.com/oryguard/oryguard/internal/conformance => ../conformance
+
+replace github.com/oryguard/oryguard/adapters/echo => ../../adapters/echo
+
+replace github.com/oryguard/oryguard/adapters/fiber => ../../adapters/fiber
+
+replace github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
+
+replace github.com/oryguard/oryguard/adapters/nethttp => ../../adapters/nethttp
+
+replace github.com/oryguard/oryguard/core => ../../core

@@ -22,3 +22,11 @@ require (
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 )
+
+replace github.com/oryguard/oryguard/internal/conformance => ../conformance
+
+replace github.com/oryguard/oryguard/adapters/echo => ../../adapters/echo
+
+replace github.com/oryguard/oryguard/adapters/fiber => ../../adapters/fiber
+
+replace github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
