@@ -215,3 +215,45 @@ func TestConcurrentLookupLimit(t *testing.T) {
 		t.Fatalf("statuses %v, want 2 allowed and 4 × 503", count)
 	}
 }
+
+// When the request that is making the shared call gives up, the others
+// waiting for it are not failed: one of them asks again.
+func TestWaitersOutliveLeader(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Reply("good", orytest.Reply{Body: mustJSON(orytest.ActiveSession("s1", "a@example.com")), Delay: 300 * time.Millisecond})
+	g, logs := newGuard(t, ory.URL, func(c *core.Config) { c.Timeout = 5 * time.Second })
+	req := browser("/", "ory_kratos_session=good")
+
+	leaderCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	leader := make(chan core.Decision, 1)
+	go func() { leader <- g.Route().Authenticate(leaderCtx, req) }()
+	time.Sleep(30 * time.Millisecond) // the leader's call is in flight
+
+	var wg sync.WaitGroup
+	waiters := make(chan core.Decision, 5)
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			waiters <- g.Route().Authenticate(context.Background(), req)
+		}()
+	}
+	if d := <-leader; d.Allow || d.Status != 503 {
+		t.Fatalf("leader: allow=%v status=%d, want 503 after its context ended", d.Allow, d.Status)
+	}
+	wg.Wait()
+	close(waiters)
+	for d := range waiters {
+		if !d.Allow || d.Session.Id != "s1" {
+			t.Fatalf("a waiter was failed by the leader's cancellation: %d", d.Status)
+		}
+	}
+	if c := ory.Calls(); c != 2 {
+		t.Fatalf("%d whoami calls, want 2 (the aborted one and one retry)", c)
+	}
+	if strings.Contains(logs.String(), "failed") {
+		t.Fatalf("a caller giving up was logged as an Ory failure: %q", logs.String())
+	}
+}

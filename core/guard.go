@@ -15,7 +15,6 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	client "github.com/ory/client-go"
-	"golang.org/x/sync/singleflight"
 )
 
 // Guard checks Ory sessions. Build it with New; it is safe for concurrent
@@ -30,7 +29,8 @@ type Guard struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	flights      singleflight.Group
+	flightsMu    sync.Mutex
+	flights      map[sessionKey]*flight
 	sem          chan struct{} // bounds concurrent lookups; nil means unlimited
 	backoffUntil atomic.Int64  // unix nanoseconds until which Ory asked us to wait (429)
 	busyRefused  atomic.Int64  // lookups refused by sem since the last log line
@@ -56,6 +56,7 @@ func New(cfg Config) (*Guard, error) {
 		cookies: newCookieMatcher(cfg.SessionCookies),
 		log:     cfg.Logger,
 		now:     time.Now,
+		flights: map[sessionKey]*flight{},
 	}
 	if cfg.AppURL != "" {
 		app, err := baseURL("Config.AppURL", cfg.AppURL, "set it to the app's public base URL, such as https://app.example.com, or leave it empty for relative return_to")
