@@ -1,0 +1,135 @@
+// Command bench measures oryguard and prints one table: figure, value,
+// target and whether the target was met. `make bench` runs it.
+//
+//	go run ./cmd/bench                  # everything, about three minutes on 2 cores
+//	go run ./cmd/bench -load go         # the Go load loop instead of wrk
+//	go run ./cmd/bench -skip-kratos     # without the real Kratos
+//
+// Every comparison interleaves its variants (A, B, A, B, ...) and compares
+// medians, so read the ratios first: absolute figures move with whatever
+// else runs on the machine. All load goes to 127.0.0.1.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oryguard/oryguard/internal/bench"
+	"github.com/oryguard/oryguard/internal/e2e/kratos"
+)
+
+func main() {
+	code, err := run()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
+	os.Exit(code)
+}
+
+func run() (int, error) {
+	// testing.Benchmark's flags (-test.benchtime) must exist before
+	// flag.Parse; the length is set again from the configuration below.
+	if err := bench.SetBenchTime(time.Second); err != nil {
+		return 2, err
+	}
+	var (
+		load       = flag.String("load", "auto", "load generator: auto (wrk when installed, else the Go loop), wrk or go")
+		conns      = flag.Int("conns", 16, "connections of the load generator")
+		threads    = flag.Int("threads", 1, "wrk threads")
+		skipKratos = flag.Bool("skip-kratos", false, "skip the measurements against a real Kratos")
+		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.BinaryEnv+" or <repo>/.cache/bin/kratos)")
+		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
+		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
+	)
+	flag.Parse()
+
+	loader, err := bench.NewLoader(*load, *conns, *threads)
+	if err != nil {
+		return 2, err
+	}
+	cfg := bench.Full(loader)
+	if *quick {
+		cfg.BenchTime, cfg.MicroRounds = 20*time.Millisecond, 1
+		cfg.LoadTime, cfg.KratosLoadTime, cfg.LoadRounds, cfg.Warmup = time.Second, time.Second, 1, 0
+		cfg.MaxEntries, cfg.Flood, cfg.Collapse = 500, 2, 20
+	}
+	cfg.Log = os.Stderr
+	if err := bench.SetBenchTime(cfg.BenchTime); err != nil {
+		return 2, err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	idle, idleOK := bench.CPUIdle(2 * time.Second)
+	began, loadBefore := time.Now(), bench.LoadAvg()
+
+	var rows []bench.Row
+	rows = append(rows, bench.Micro(ctx, cfg)...)
+	for _, fw := range bench.Adapters {
+		if ctx.Err() == nil {
+			rows = append(rows, bench.AdapterThroughput(ctx, cfg, fw))
+		}
+	}
+	if !*skipKratos && ctx.Err() == nil {
+		fmt.Fprintln(os.Stderr, "bench: starting Kratos")
+		srv, err := kratos.Start(ctx, kratos.Options{Binary: *kratosBin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			rows = append(rows, bench.Row{Section: "3 kratos", Figure: "start Kratos", Value: "error: " + err.Error(), Verdict: bench.Failed})
+		} else {
+			rows = append(rows, bench.Kratos(ctx, cfg, srv)...)
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: stop kratos:", err)
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		rows = append(rows, bench.CollapseFake(ctx, cfg))
+	}
+	if ctx.Err() == nil {
+		rows = append(rows, bench.Memory(ctx, cfg)...)
+	}
+	// The Kratos run adds rows to sections 1 and 4 too.
+	slices.SortStableFunc(rows, func(a, b bench.Row) int { return strings.Compare(a.Section, b.Section) })
+
+	out := os.Stdout
+	header(out, loader, *quick, began, loadBefore, idle, idleOK)
+	if err := bench.WriteTable(out, rows); err != nil {
+		return 1, err
+	}
+	n := bench.Count(rows)
+	fmt.Fprintf(out, "\ntargets met: %d, missed: %d, measurement errors: %d\n", n[bench.Met], n[bench.Missed], n[bench.Failed])
+	switch {
+	case ctx.Err() != nil:
+		return 1, ctx.Err()
+	case n[bench.Failed] > 0:
+		return 1, nil
+	case *failMissed && n[bench.Missed] > 0:
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func header(w io.Writer, l bench.Loader, quick bool, began time.Time, loadBefore string, idle float64, idleOK bool) {
+	fmt.Fprintf(w, "\noryguard benchmarks%s\n", map[bool]string{true: " (-quick: figures are meaningless)"}[quick])
+	fmt.Fprintf(w, "machine: %d CPUs (%s), GOMAXPROCS %d, %s %s/%s\n", runtime.NumCPU(), bench.CPUModel(),
+		runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "load generator: %s\n", l.Name())
+	if idleOK {
+		fmt.Fprintf(w, "CPU idle in the 2 s before the run: %.0f%%\n", 100*idle)
+	}
+	fmt.Fprintf(w, "load average: %s before, %s after; took %s\n", loadBefore, bench.LoadAvg(), time.Since(began).Round(time.Second))
+	if idleOK && idle < 0.9 {
+		fmt.Fprintln(w, "warning: other work was running before the run: absolute figures are noisy; the ratios compare side-by-side runs")
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,13 @@
+// Package bench measures oryguard: the core hit and miss paths, each
+// adapter's throughput next to the same route without the guard, the guard
+// against a real Kratos next to the naive middleware of Ory's Go guide,
+// request collapsing, and the memory the session cache holds at its bound.
+//
+// Every comparison is measured side by side in the same run: the variants
+// are interleaved (A, B, A, B, ...) for several rounds and the medians are
+// compared, so that noise from other work on the machine hits both sides
+// alike. Every load run is bounded in time and goes only to 127.0.0.1.
+//
+// The program cmd/bench runs everything and prints one table; `make bench`
+// runs it. The package's tests run each measurement with tiny durations.
+package bench
