@@ -10,7 +10,6 @@ require (
 require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 )
 
 replace github.com/oryguard/oryguard/core => ../../core

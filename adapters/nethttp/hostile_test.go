@@ -34,7 +34,7 @@ func newHostileApp(t *testing.T, appURL string, mux bool) *hostileApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = oryhttp.Middleware(g)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := oryhttp.Middleware(g)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.handled.Add(1)
 		s, _ := oryhttp.Session(r.Context())
 		_, _ = io.WriteString(w, "session "+s.Id)

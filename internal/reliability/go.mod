@@ -20,7 +20,6 @@ require (
 	github.com/ory/client-go v1.22.92 // indirect
 	github.com/pquerna/otp v1.5.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
 )
 
 replace github.com/oryguard/oryguard/internal/conformance => ../conformance

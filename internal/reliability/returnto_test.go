@@ -115,7 +115,7 @@ func loginWithForm(ctx context.Context, srv *kratos.Server, loginURL, identifier
 	req.Header.Set("Accept", "application/json")
 	resp, body, err = do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("get login flow: %v %v %s", err, resp.Status, body)
+		return "", fmt.Errorf("get login flow: %w (status %v) %s", err, resp.Status, body)
 	}
 	var flow struct {
 		UI struct {

@@ -160,7 +160,7 @@ func New(upstream string) (*Proxy, error) {
 		byPath: map[string]int64{},
 		mode:   Pass(),
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
@@ -210,7 +210,7 @@ func listenAgain(addr string) (net.Listener, error) {
 	var err error
 	for range 50 {
 		var l net.Listener
-		if l, err = net.Listen("tcp", addr); err == nil {
+		if l, err = (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr); err == nil {
 			return l, nil
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -320,7 +320,8 @@ func (p *pool) prune(now time.Time, grace time.Duration, keep int) {
 		}
 		dead = dead[len(dead)-keep:]
 	}
-	p.sessions = append(live, dead...)
+	live = append(live, dead...)
+	p.sessions = live
 }
 
 func (p *pool) pick(rng *mrand.Rand) *session {
@@ -491,8 +492,8 @@ func create(ctx context.Context, srv *kratos.Server, i int, also *session) (*ses
 // fails (these calls go to Kratos directly, not through the guard) is
 // counted and skipped.
 func churn(ctx context.Context, cfg Config, srv *kratos.Server, p *pool, r *Report) {
-	create_ := time.NewTicker(cfg.CreateEvery)
-	defer create_.Stop()
+	createTick := time.NewTicker(cfg.CreateEvery)
+	defer createTick.Stop()
 	revoke := time.NewTicker(cfg.RevokeEvery)
 	defer revoke.Stop()
 	rng := mrand.New(mrand.NewPCG(7, 7))
@@ -514,7 +515,7 @@ func churn(ctx context.Context, cfg Config, srv *kratos.Server, p *pool, r *Repo
 		select {
 		case <-ctx.Done():
 			return
-		case <-create_.C:
+		case <-createTick.C:
 			var also *session
 			if created%3 == 2 {
 				also = pickLive(p, rng) // another session for an existing identity
@@ -779,7 +780,7 @@ func expiresAt(w *kratos.WhoamiResponse) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("whoami of a new session: %d %s", w.Status, w.Body)
 	}
 	if err := json.Unmarshal(w.Body, &v); err != nil || v.ExpiresAt.IsZero() {
-		return time.Time{}, fmt.Errorf("whoami of a new session has no expires_at: %v %s", err, w.Body)
+		return time.Time{}, fmt.Errorf("whoami of a new session has no expires_at: %w %s", err, w.Body)
 	}
 	return v.ExpiresAt, nil
 }

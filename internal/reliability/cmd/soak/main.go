@@ -19,7 +19,10 @@ import (
 	"github.com/oryguard/oryguard/internal/reliability/soak"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is main with an exit status, so that deferred closes run.
+func run() int {
 	var cfg soak.Config
 	flag.DurationVar(&cfg.Duration, "duration", 60_000_000_000, "how long the load runs")
 	flag.IntVar(&cfg.Workers, "workers", 8, "concurrent clients")
@@ -37,7 +40,7 @@ func main() {
 		f, err := os.Create(*kratosLog)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "soak:", err)
-			os.Exit(2)
+			return 2
 		}
 		defer f.Close()
 		cfg.KratosLog = f
@@ -47,7 +50,7 @@ func main() {
 		f, err := os.Create(*memProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "soak:", err)
-			os.Exit(2)
+			return 2
 		}
 		defer f.Close()
 		cfg.HeapProfile = f
@@ -58,14 +61,15 @@ func main() {
 	r, err := soak.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(2)
+		return 2
 	}
 	r.Print(os.Stdout)
 	if problems := r.Problems(); len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Println("FAIL:", p)
 		}
-		os.Exit(1)
+		return 1
 	}
 	fmt.Println("PASS")
+	return 0
 }
