@@ -312,13 +312,13 @@ func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
 	}
 	if locs := resp.Header.Values("Location"); len(locs) > 0 {
 		res.RawLocation = strings.Join(locs, ", ")
-		res.Location = parseLocation(res.RawLocation)
+		res.Location = ParseLocation(res.RawLocation)
 	}
 	probe.mu.Lock()
 	res.HandlerRuns = probe.runs
 	if a := probe.accessor; a.OK && a.Session != nil {
 		res.SessionID = a.Session.Id
-		res.Email = email(a.Session)
+		res.Email = Email(a.Session)
 	}
 	if cx := probe.context; cx.OK && cx.Session != nil {
 		res.ContextSessionID = cx.Session.Id
@@ -328,7 +328,9 @@ func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
 	return res, nil
 }
 
-func parseLocation(raw string) *Location {
+// ParseLocation parses a Location header for comparison: the query
+// decoded, nil when empty.
+func ParseLocation(raw string) *Location {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return &Location{Path: "unparsable: " + raw}
@@ -340,7 +342,8 @@ func parseLocation(raw string) *Location {
 	return l
 }
 
-func email(s *client.Session) string {
+// Email returns the email trait of s, or "" when it has none.
+func Email(s *client.Session) string {
 	p, err := core.Traits[struct {
 		Email string `json:"email"`
 	}](s)
@@ -368,7 +371,7 @@ func diffOutcome(want, got Outcome) string {
 	for i := range wv.NumField() {
 		w, g := wv.Field(i).Interface(), gv.Field(i).Interface()
 		if !reflect.DeepEqual(w, g) {
-			fmt.Fprintf(&b, "  %s:\n    got:  %s\n    want: %s\n", wv.Type().Field(i).Name, show(g), show(w))
+			fmt.Fprintf(&b, "  %s:\n    got:  %s\n    want: %s\n", wv.Type().Field(i).Name, Show(g), Show(w))
 		}
 	}
 	return b.String()
@@ -392,7 +395,7 @@ func diffTargets(targets []Target, results []Result) string {
 		}
 		fmt.Fprintf(&b, "  %s:\n", name)
 		for i, tg := range targets {
-			fmt.Fprintf(&b, "    %-9s %s\n", tg.Name()+":", show(value(results[i])))
+			fmt.Fprintf(&b, "    %-9s %s\n", tg.Name()+":", Show(value(results[i])))
 		}
 	}
 	ot := reflect.TypeFor[Outcome]()
@@ -403,7 +406,9 @@ func diffTargets(targets []Target, results []Result) string {
 	return b.String()
 }
 
-func show(v any) string {
+// Show renders an Outcome field for a failure message: strings quoted,
+// Locations and the requests Ory received spelled out.
+func Show(v any) string {
 	switch v := v.(type) {
 	case string:
 		return fmt.Sprintf("%q", v)

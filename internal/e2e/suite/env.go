@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/core/orytest"
 	csuite "github.com/oryguard/oryguard/internal/conformance/suite"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 )
@@ -227,7 +225,7 @@ func (m *Mount) Serve(t testing.TB, req func(i int) *http.Request) Results {
 			r.HandlerRuns = seen.Runs
 			if a := seen.Accessor; a.OK && a.Session != nil {
 				r.SessionID = a.Session.Id
-				r.Email = Email(a.Session)
+				r.Email = csuite.Email(a.Session)
 				r.AAL = AAL(a.Session)
 			}
 			if c := seen.Context; c.OK && c.Session != nil {
@@ -300,7 +298,7 @@ func (rs Results) disagreement() string {
 			if !reflect.DeepEqual(first, value(r)) {
 				fmt.Fprintf(&b, "  %s:\n", name)
 				for _, r := range rs {
-					fmt.Fprintf(&b, "    %-9s %s\n", r.Target+":", show(value(r)))
+					fmt.Fprintf(&b, "    %-9s %s\n", r.Target+":", csuite.Show(value(r)))
 				}
 				return
 			}
@@ -332,44 +330,14 @@ func diffOutcome(want, got Outcome) string {
 	for _, f := range outcomeFields() {
 		w, g := f.get(want), f.get(got)
 		if !reflect.DeepEqual(w, g) {
-			fmt.Fprintf(&b, "  %s:\n    got:  %s\n    want: %s\n", f.name, show(g), show(w))
+			fmt.Fprintf(&b, "  %s:\n    got:  %s\n    want: %s\n", f.name, csuite.Show(g), csuite.Show(w))
 		}
 	}
 	return b.String()
 }
 
-func show(v any) string {
-	switch v := v.(type) {
-	case string:
-		return fmt.Sprintf("%q", v)
-	case *csuite.Location:
-		return v.String()
-	case []orytest.Recorded:
-		if len(v) == 0 {
-			return "<no requests>"
-		}
-		parts := make([]string, len(v))
-		for i, r := range v {
-			parts[i] = fmt.Sprintf("{%s Cookie=%q X-Session-Token=%q Authorization=%q}", r.Path, r.Cookie, r.SessionToken, r.Authorization)
-		}
-		return strings.Join(parts, " ")
-	}
-	return fmt.Sprintf("%#v", v)
-}
-
-// ParseLocation parses a Location header as the conformance suite does:
-// the query decoded, nil when empty.
-func ParseLocation(raw string) *csuite.Location {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return &csuite.Location{Path: "unparsable: " + raw}
-	}
-	l := &csuite.Location{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	if q := u.Query(); len(q) > 0 {
-		l.Query = q
-	}
-	return l
-}
+// ParseLocation parses a Location header as the conformance suite does.
+var ParseLocation = csuite.ParseLocation
 
 // Concurrently runs fn(t, i) for every name as subtests of t, all at once,
 // and returns when all have ended. Unlike t.Parallel it is not bounded by

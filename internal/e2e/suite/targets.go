@@ -156,17 +156,6 @@ func protectedFiber(guard *core.Guard, opts []core.Option, obs *Observer) csuite
 	return func(r *http.Request) (*http.Response, error) { return app.Test(r, -1) }
 }
 
-// Email returns the email trait of s, or "" when it has none.
-func Email(s *client.Session) string {
-	p, err := core.Traits[struct {
-		Email string `json:"email"`
-	}](s)
-	if err != nil {
-		return ""
-	}
-	return p.Email
-}
-
 // AAL returns s's authenticator assurance level, or "".
 func AAL(s *client.Session) string {
 	if s == nil || s.AuthenticatorAssuranceLevel == nil {
