@@ -187,7 +187,7 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credNone || c.kind == credInvalid {
-		return rt.deny(r, denyLogin, "", nil)
+		return rt.deny(r, denyLogin, "", false)
 	}
 	now := g.now()
 	res := g.session(ctx, &c, now)
@@ -195,11 +195,11 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	case resultSession:
 		return rt.check(r, res, now)
 	case resultNoSession:
-		return rt.deny(r, denyLogin, "", nil)
+		return rt.deny(r, denyLogin, "", false)
 	case resultAAL2:
-		return rt.deny(r, denyAAL2, res.redirect, nil)
+		return rt.deny(r, denyAAL2, res.redirect, false)
 	case resultForbidden:
-		return rt.deny(r, denyForbidden, res.redirect, nil)
+		return rt.deny(r, denyForbidden, res.redirect, false)
 	}
 	// Ory failed, rate-limited or the guard is saturated: never a login
 	// redirect (that would loop users into a broken login page).
@@ -223,15 +223,15 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 func (rt *Route) check(r *Request, res result, now time.Time) Decision {
 	s := res.session
 	if !usable(s, now) {
-		return rt.deny(r, denyLogin, "", nil)
+		return rt.deny(r, denyLogin, "", false)
 	}
 	needAAL2 := rt.p.aal2 && (s.AuthenticatorAssuranceLevel == nil || *s.AuthenticatorAssuranceLevel != client.AUTHENTICATORASSURANCELEVEL_AAL2)
 	needRefresh := rt.p.maxAge > 0 && (s.AuthenticatedAt == nil || now.Sub(*s.AuthenticatedAt) > rt.p.maxAge)
 	switch {
 	case needAAL2:
-		return rt.deny(r, denyAAL2, "", &needRefresh)
+		return rt.deny(r, denyAAL2, "", needRefresh)
 	case needRefresh:
-		return rt.deny(r, denyRefresh, "", nil)
+		return rt.deny(r, denyRefresh, "", false)
 	}
 	return allow(s, res.header)
 }
@@ -248,7 +248,7 @@ const (
 // deny answers a request that may not pass: the handler runs without a
 // session on an optional route; otherwise browsers are redirected and API
 // clients get JSON.
-func (rt *Route) deny(r *Request, why denial, oryRedirect string, alsoRefresh *bool) Decision {
+func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) Decision {
 	if rt.p.optional {
 		return allow(nil, nil)
 	}
@@ -257,7 +257,6 @@ func (rt *Route) deny(r *Request, why denial, oryRedirect string, alsoRefresh *b
 	returnTo := g.ReturnTo(r)
 	switch why {
 	case denyAAL2:
-		refresh := alsoRefresh != nil && *alsoRefresh
 		loc := g.flowURL(returnTo, refresh, true)
 		if u, ok := withReturnTo(oryRedirect, returnTo); ok && !refresh {
 			loc = u

@@ -42,7 +42,7 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 		return g.nativeLogout(ctx, r, c.token)
 	}
 	returnTo := queryParam(r.URI, "return_to")
-	loc, err := g.LogoutURL(ctx, r, returnTo)
+	loc, err := g.logoutURL(ctx, &c, returnTo)
 	switch {
 	case err == nil:
 		return redirect(loc)

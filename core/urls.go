@@ -150,6 +150,11 @@ var ErrNoSession = errors.New("oryguard: no session to log out")
 func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (string, error) {
 	var c credential
 	g.cookies.cookies(r.Cookies, &c)
+	return g.logoutURL(ctx, &c, returnTo)
+}
+
+// logoutURL is LogoutURL for session cookies already read from the request.
+func (g *Guard) logoutURL(ctx context.Context, c *credential, returnTo string) (string, error) {
 	if c.n == 0 {
 		return "", ErrNoSession
 	}

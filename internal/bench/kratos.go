@@ -173,20 +173,9 @@ func kratosMiss(ctx context.Context, cfg Config, oryURL string, sessionCookie *h
 	bare := func(b *testing.B) error {
 		api := bareClient(oryURL)
 		cookie := sessionCookie.Name + "=" + sessionCookie.Value
-		failed := 0
-		for b.Loop() {
-			s, resp, err := api.FrontendAPI.ToSession(ctx).Cookie(cookie).Execute()
-			if err != nil || s == nil {
-				failed++
-			}
-			if resp != nil {
-				_ = resp.Body.Close()
-			}
-		}
-		if failed > 0 {
-			return fmt.Errorf("bare ToSession: %d calls failed", failed)
-		}
-		return nil
+		return bareLoop(b, func() (*client.Session, *http.Response, error) {
+			return api.FrontendAPI.ToSession(ctx).Cookie(cookie).Execute()
+		})
 	}
 	cfg.logf("kratos: uncached path vs bare ToSession, %d rounds of %v", cfg.MicroRounds, cfg.BenchTime)
 	nsOps, _, err := interleave(cfg.MicroRounds, miss, bare)

@@ -301,6 +301,24 @@ func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
 			return Result{}, fmt.Errorf("read body: %w", err)
 		}
 	}
+	res := ReadResponse(resp, body)
+	probe.mu.Lock()
+	res.HandlerRuns = probe.runs
+	if a := probe.accessor; a.OK && a.Session != nil {
+		res.SessionID = a.Session.Id
+		res.Email = Email(a.Session)
+	}
+	if cx := probe.context; cx.OK && cx.Session != nil {
+		res.ContextSessionID = cx.Session.Id
+	}
+	probe.mu.Unlock()
+	res.Ory = env.Ory.Requests()
+	return res, nil
+}
+
+// ReadResponse fills the parts of a Result that come from the response
+// itself: status, body, the compared headers, and Location raw and parsed.
+func ReadResponse(resp *http.Response, body []byte) Result {
 	var res Result
 	res.Status = resp.StatusCode
 	res.Body = string(body)
@@ -314,18 +332,7 @@ func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
 		res.RawLocation = strings.Join(locs, ", ")
 		res.Location = ParseLocation(res.RawLocation)
 	}
-	probe.mu.Lock()
-	res.HandlerRuns = probe.runs
-	if a := probe.accessor; a.OK && a.Session != nil {
-		res.SessionID = a.Session.Id
-		res.Email = Email(a.Session)
-	}
-	if cx := probe.context; cx.OK && cx.Session != nil {
-		res.ContextSessionID = cx.Session.Id
-	}
-	probe.mu.Unlock()
-	res.Ory = env.Ory.Requests()
-	return res, nil
+	return res
 }
 
 // ParseLocation parses a Location header for comparison: the query

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -208,18 +207,8 @@ func (m *Mount) Serve(t testing.TB, req func(i int) *http.Request) Results {
 			t.Fatalf("%s: read body: %v", r.Target, err)
 		}
 		r.End = time.Now()
-		r.Status = resp.StatusCode
-		r.Body = string(body)
-		r.ContentType = strings.Join(resp.Header.Values("Content-Type"), ", ")
-		r.RetryAfter = strings.Join(resp.Header.Values("Retry-After"), ", ")
-		r.CacheControl = strings.Join(resp.Header.Values("Cache-Control"), ", ")
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
-			r.SetCookie = slices.Clone(sc)
-		}
-		if locs := resp.Header.Values("Location"); len(locs) > 0 {
-			r.RawLocation = strings.Join(locs, ", ")
-			r.Location = ParseLocation(r.RawLocation)
-		}
+		read := csuite.ReadResponse(resp, body)
+		r.Outcome.Outcome, r.RawLocation = read.Outcome, read.RawLocation
 		if o := m.observers[i]; o != nil {
 			seen := o.Take()
 			r.HandlerRuns = seen.Runs
