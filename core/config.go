@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -113,21 +112,18 @@ type CacheConfig struct {
 	StaleIfError time.Duration
 }
 
-// errConfig wraps every configuration error so callers can test for it.
-var errConfig = errors.New("oryguard: invalid configuration")
-
 // baseURL checks that raw is an absolute http(s) URL with a host and returns
 // it without a trailing slash, query or fragment.
 func baseURL(field, raw, hint string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %q is not a URL (%w); %s", errConfig, field, raw, err, hint)
+		return nil, fmt.Errorf("%w: %s %q is not a URL (%w); %s", ErrInvalidConfig, field, raw, err, hint)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %s %q must be an absolute http or https URL with a host; %s", errConfig, field, raw, hint)
+		return nil, fmt.Errorf("%w: %s %q must be an absolute http or https URL with a host; %s", ErrInvalidConfig, field, raw, hint)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("%w: %s must not contain user info; %s", errConfig, field, hint)
+		return nil, fmt.Errorf("%w: %s must not contain user info; %s", ErrInvalidConfig, field, hint)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -144,7 +140,7 @@ func resolveOryURL(cfg string) (*url.URL, error) {
 		field = "ORY_SDK_URL"
 	}
 	if raw == "" {
-		return nil, fmt.Errorf("%w: no Ory URL; %s", errConfig, hint)
+		return nil, fmt.Errorf("%w: no Ory URL; %s", ErrInvalidConfig, hint)
 	}
 	return baseURL(field, raw, hint)
 }

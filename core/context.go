@@ -17,6 +17,18 @@ func ContextWithSession(ctx context.Context, s *client.Session) context.Context 
 	return context.WithValue(ctx, ctxKey{}, s)
 }
 
+// ContextWithDecision returns a copy of ctx that carries what the guard
+// decided for an allowed request: the session, or on an optional route
+// without one, the *Denial that says why (read back with SessionError).
+// It adds one context value: the session or denial pointer itself, with no
+// further allocation.
+func ContextWithDecision(ctx context.Context, d Decision) context.Context {
+	if d.Session == nil && d.Denial != nil {
+		return context.WithValue(ctx, ctxKey{}, d.Denial)
+	}
+	return context.WithValue(ctx, ctxKey{}, d.Session)
+}
+
 // SessionFromContext returns the session the guard verified for this
 // request. It reports false when the middleware did not run, or ran on an
 // optional route without a session. Treat the session as read-only: with
@@ -24,6 +36,26 @@ func ContextWithSession(ctx context.Context, s *client.Session) context.Context 
 func SessionFromContext(ctx context.Context) (*client.Session, bool) {
 	s, ok := ctx.Value(ctxKey{}).(*client.Session)
 	return s, ok && s != nil
+}
+
+// SessionError tells a handler why it has no session. It returns nil when
+// the guard attached a session; the *Denial when the handler runs without
+// one on an optional route (errors.Is(err, ErrNoSession) for an anonymous
+// request; ErrOryUnavailable, ErrOryTimeout, ErrRateLimited or ErrBusy when
+// Ory could not be asked, so a page can show a notice instead of a login
+// link); and ErrNoSession when the middleware did not run.
+func SessionError(ctx context.Context) error {
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case *client.Session:
+		if v != nil {
+			return nil
+		}
+	case *Denial:
+		if v != nil {
+			return v
+		}
+	}
+	return ErrNoSession
 }
 
 // ErrNoTraits is returned by Traits when the session has no identity

@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	client "github.com/ory/client-go"
@@ -27,6 +26,13 @@ type Decision struct {
 	Header http.Header
 	// Body is the response body when Allow is false; it may be empty.
 	Body []byte
+	// Denial is set whenever the request has no verified session: when
+	// Allow is false it is the denial (an adapter's ErrorHandler gets it;
+	// Status, Header and Body are its standard answer); when Allow is true
+	// on an optional route it says why the handler runs without a session
+	// (ErrNoSession for an anonymous request, ErrOryUnavailable and the
+	// like when Ory failed).
+	Denial *Denial
 }
 
 // oryError is Ory's error shape, so API clients parse one format whether
@@ -52,6 +58,7 @@ const (
 	reasonTimeout     = "The session could not be verified in time."
 	reasonBusy        = "Too many session checks are in flight; try again shortly."
 	reasonForbidden   = "Ory refused the session."
+	reasonCheck       = "The session does not meet this route's requirements."
 )
 
 func allow(s *client.Session, h http.Header) Decision {
@@ -86,11 +93,4 @@ func redirect(loc string) Decision {
 		Status: http.StatusSeeOther,
 		Header: http.Header{"Location": {strings.Clone(loc)}, "Cache-Control": {"no-store"}},
 	}
-}
-
-func withRetryAfter(d Decision, seconds int) Decision {
-	if seconds > 0 {
-		d.Header.Set("Retry-After", strconv.Itoa(seconds))
-	}
-	return d
 }

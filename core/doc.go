@@ -17,9 +17,18 @@
 //     (refresh=true) redirect, and a 5xx or 429 (never a login loop) when Ory
 //     fails or rate-limits.
 //
+// Every denial is a [*Denial] error that unwraps to exactly one sentinel
+// ([ErrNoSession], [ErrAAL2Required], [ErrRefreshRequired], [ErrForbidden],
+// [ErrRateLimited], [ErrOryUnavailable], [ErrOryTimeout], [ErrBusy]) and
+// carries the status, Location and Retry-After of the guard's standard
+// answer, so an app's error handler can render its own page while the
+// decision stays the guard's. [Check] adds app-defined rules on the verified
+// session; on an optional route, [SessionError] tells an anonymous request
+// from one Ory could not answer.
+//
 // A Guard is safe for concurrent use; build one per Ory project with [New]
 // and share it between routes. Route policies ([Optional], [RequireAAL2],
-// [MaxAuthAge], [ForceAPI], [ForceBrowser]) are the same in every adapter.
+// [MaxAuthAge], [Check], [ForceAPI], [ForceBrowser]) are the same in every adapter.
 //
 // Concurrent requests that carry the same credential share one whoami call.
 // An opt-in session cache ([CacheConfig]) makes repeated requests nearly free;

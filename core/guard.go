@@ -115,6 +115,7 @@ type policy struct {
 	aal2     bool
 	maxAge   time.Duration
 	mode     apiMode
+	checks   []func(context.Context, *client.Session) error
 }
 
 // Optional lets the handler run with or without a session. A valid session
@@ -138,6 +139,21 @@ func RequireAAL2() Option { return func(p *policy) { p.aal2 = true } }
 // session_refresh_required), like Kratos' privileged sessions. Zero or
 // negative d turns the check off.
 func MaxAuthAge(d time.Duration) Option { return func(p *policy) { p.maxAge = d } }
+
+// Check adds an app-defined rule that a verified session must pass, such
+// as a verified email address or a role in metadata_public. fn runs after
+// the guard's own checks, with the request's context; a non-nil error denies
+// the request with a *Denial that unwraps to ErrForbidden and to fn's error
+// (standard answer: 403, JSON for API clients, plain text for browsers). On
+// an optional route the handler runs without a session instead. Several
+// Check options run in order. fn must not modify the session.
+func Check(fn func(ctx context.Context, s *client.Session) error) Option {
+	return func(p *policy) {
+		if fn != nil {
+			p.checks = append(p.checks, fn)
+		}
+	}
+}
 
 // ForceAPI answers every denial as to an API client (JSON, no redirects),
 // whatever the request's headers say.
@@ -193,7 +209,7 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	res := g.session(ctx, &c, now)
 	switch res.kind {
 	case resultSession:
-		return rt.check(r, res, now)
+		return rt.check(ctx, r, res, now)
 	case resultNoSession:
 		return rt.deny(r, denyLogin, "", false)
 	case resultAAL2:
@@ -201,26 +217,43 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	case resultForbidden:
 		return rt.deny(r, denyForbidden, res.redirect, false)
 	}
-	// Ory failed, rate-limited or the guard is saturated: never a login
-	// redirect (that would loop users into a broken login page).
-	if rt.p.optional {
-		return allow(nil, nil)
-	}
+	return rt.fail(r, res)
+}
+
+// fail answers a request whose session could not be verified because Ory
+// failed, rate-limited or the guard is saturated: never a login redirect
+// (that would loop users into a broken login page). An optional route runs
+// its handler without a session.
+func (rt *Route) fail(r *Request, res result) Decision {
 	api := rt.isAPI(r)
+	var reason error
 	switch res.kind {
 	case resultLimited:
-		return withRetryAfter(respond(api, 429, "", reasonRateLimited, ""), res.retryAfter)
+		reason = ErrRateLimited
 	case resultBusy:
-		return withRetryAfter(respond(api, 503, "", reasonBusy, ""), 1)
+		reason = ErrBusy
 	case resultTimeout:
-		return respond(api, 504, "", reasonTimeout, "")
+		reason = ErrOryTimeout
 	default: // resultFailed, resultCanceled
-		return respond(api, res.status, "", reasonUnavailable, "")
+		reason = ErrOryUnavailable
+	}
+	if rt.p.optional {
+		return anonymous(reason, api)
+	}
+	switch res.kind {
+	case resultLimited:
+		return refuse(api, reason, 429, "", reasonRateLimited, "", res.retryAfter, nil)
+	case resultBusy:
+		return refuse(api, reason, 503, "", reasonBusy, "", 1, nil)
+	case resultTimeout:
+		return refuse(api, reason, 504, "", reasonTimeout, "", 0, nil)
+	default:
+		return refuse(api, reason, res.status, "", reasonUnavailable, "", 0, nil)
 	}
 }
 
 // check applies the route policy to a verified session.
-func (rt *Route) check(r *Request, res result, now time.Time) Decision {
+func (rt *Route) check(ctx context.Context, r *Request, res result, now time.Time) Decision {
 	s := res.session
 	if !usable(s, now) {
 		return rt.deny(r, denyLogin, "", false)
@@ -232,6 +265,17 @@ func (rt *Route) check(r *Request, res result, now time.Time) Decision {
 		return rt.deny(r, denyAAL2, "", needRefresh)
 	case needRefresh:
 		return rt.deny(r, denyRefresh, "", false)
+	}
+	for _, fn := range rt.p.checks {
+		if err := fn(ctx, s); err != nil {
+			api := rt.isAPI(r)
+			if rt.p.optional {
+				d := anonymous(ErrForbidden, api)
+				d.Denial.Cause = err
+				return d
+			}
+			return refuse(api, ErrForbidden, 403, "", reasonCheck, "", 0, err)
+		}
 	}
 	return allow(s, res.header)
 }
@@ -249,11 +293,11 @@ const (
 // session on an optional route; otherwise browsers are redirected and API
 // clients get JSON.
 func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) Decision {
+	api := rt.isAPI(r)
 	if rt.p.optional {
-		return allow(nil, nil)
+		return anonymous(why.reason(), api)
 	}
 	g := rt.g
-	api := rt.isAPI(r)
 	returnTo := g.ReturnTo(r)
 	switch why {
 	case denyAAL2:
@@ -262,26 +306,39 @@ func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) 
 			loc = u
 		}
 		if api {
-			return respond(true, 403, "session_aal2_required", reasonAAL2, loc)
+			return refuse(true, ErrAAL2Required, 403, "session_aal2_required", reasonAAL2, loc, 0, nil)
 		}
-		return redirect(loc)
+		return sendTo(ErrAAL2Required, loc)
 	case denyRefresh:
 		loc := g.flowURL(returnTo, true, false)
 		if api {
-			return respond(true, 403, "session_refresh_required", reasonRefresh, loc)
+			return refuse(true, ErrRefreshRequired, 403, "session_refresh_required", reasonRefresh, loc, 0, nil)
 		}
-		return redirect(loc)
+		return sendTo(ErrRefreshRequired, loc)
 	case denyForbidden:
 		loc, ok := withReturnTo(oryRedirect, returnTo)
 		if ok && !api {
-			return redirect(loc)
+			return sendTo(ErrForbidden, loc)
 		}
-		return respond(api, 403, "", reasonForbidden, loc)
+		return refuse(api, ErrForbidden, 403, "", reasonForbidden, loc, 0, nil)
 	}
 	if api {
-		return respond(true, 401, "", reasonNoSession, "")
+		return refuse(true, ErrNoSession, 401, "", reasonNoSession, "", 0, nil)
 	}
-	return redirect(g.flowURL(returnTo, false, false))
+	return sendTo(ErrNoSession, g.flowURL(returnTo, false, false))
+}
+
+// reason is the sentinel error of a denial kind.
+func (why denial) reason() error {
+	switch why {
+	case denyAAL2:
+		return ErrAAL2Required
+	case denyRefresh:
+		return ErrRefreshRequired
+	case denyForbidden:
+		return ErrForbidden
+	}
+	return ErrNoSession
 }
 
 // usable reports whether Ory would count the session as active now.

@@ -57,7 +57,7 @@ func (g *Guard) initCache(cc CacheConfig) error {
 		return nil
 	}
 	if cc.MaxEntries < 0 || cc.StaleIfError < 0 {
-		return fmt.Errorf("%w: Cache.MaxEntries and Cache.StaleIfError must not be negative", errConfig)
+		return fmt.Errorf("%w: Cache.MaxEntries and Cache.StaleIfError must not be negative", ErrInvalidConfig)
 	}
 	n := cc.MaxEntries
 	if n == 0 {

@@ -138,10 +138,6 @@ func withReturnTo(raw, returnTo string) (string, bool) {
 	return u.String(), true
 }
 
-// ErrNoSession is returned by LogoutURL when the request carries no session
-// cookie (or Ory does not know it): there is nothing to log out.
-var ErrNoSession = errors.New("oryguard: no session to log out")
-
 // LogoutURL asks Ory for a browser logout URL for the session cookie in r
 // (client-go's CreateBrowserLogoutFlow, sending the session cookie alone).
 // After logout Ory sends the browser to returnTo (checked with
