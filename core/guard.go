@@ -374,9 +374,10 @@ func (g *Guard) key(c *credential) sessionKey {
 	default:
 		b = append(b, 'c')
 		for i := range c.n {
-			b = append(b, c.cookies[i].name...)
+			p := c.pair(i)
+			b = append(b, p.name...)
 			b = append(b, '=')
-			b = append(b, c.cookies[i].value...)
+			b = append(b, p.value...)
 			b = append(b, ';')
 		}
 	}

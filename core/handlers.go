@@ -32,16 +32,32 @@ func (g *Guard) RefreshRedirect(r *Request) Decision {
 // redirects to the return_to query parameter (checked) or the app's root;
 // when Ory fails it answers 502 and logs, never a login redirect.
 //
+// Only a request from the app's own pages gets the logout URL (see
+// fromApp: Sec-Fetch-Site and Origin are checked); a cross-site one gets
+// 403 and nothing is logged out. GET and POST are treated alike.
+//
 // A native (API) client that sends its session token instead of a cookie
 // is logged out through Ory's API (performNativeLogout) and gets 204 No
 // Content, also when the token was unknown or already ended.
+//
+// Either way the credential leaves the guard's cache at once (forget), and
+// a lookup in flight for it is not cached. For a browser that happens when
+// the logout URL is handed out; Kratos ends the session when the browser
+// follows it.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credToken || c.kind == credBearer {
+		defer g.forget(g.key(&c)) // once Ory has answered: no lookup can re-cache it
 		return g.nativeLogout(ctx, r, c.token)
 	}
+	if !g.fromApp(r) {
+		return crossSiteLogout(r)
+	}
 	returnTo := queryParam(r.URI, "return_to")
+	if c.kind == credCookie {
+		g.forget(g.key(&c))
+	}
 	loc, err := g.logoutURL(ctx, &c, returnTo)
 	switch {
 	case err == nil:

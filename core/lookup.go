@@ -119,8 +119,9 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 // flight is one whoami call that concurrent requests with the same
 // credential share.
 type flight struct {
-	done chan struct{} // closed when res is set
-	res  result
+	done      chan struct{} // closed when res is set
+	res       result
+	discarded bool // set by forget (under flightsMu): the answer is not cached
 }
 
 // collapse shares one whoami call between concurrent callers with the same
@@ -158,16 +159,18 @@ func (g *Guard) collapse(ctx context.Context, key sessionKey, c *credential) res
 func (g *Guard) lead(ctx context.Context, key sessionKey, c *credential, f *flight) result {
 	defer func() {
 		g.flightsMu.Lock()
-		delete(g.flights, key)
+		if g.flights[key] == f { // forget may have replaced it
+			delete(g.flights, key)
+		}
 		g.flightsMu.Unlock()
 		close(f.done)
 	}()
-	f.res = g.lookup(ctx, key, c)
+	f.res = g.lookup(ctx, key, c, f)
 	return f.res
 }
 
-// lookup asks Ory's whoami once and caches a usable session.
-func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) result {
+// lookup asks Ory's whoami once, for flight f, and caches a usable session.
+func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *flight) result {
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:
@@ -216,7 +219,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential) resul
 	if res.kind == resultSession && g.cache != nil {
 		exp := unixNano(*s.ExpiresAt)
 		fresh := min(unixNano(sent.Add(g.ttl)), exp)
-		g.cache.Set(key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
+		g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
 	}
 	return res
 }

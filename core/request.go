@@ -27,6 +27,15 @@ type Request struct {
 	Authorization string
 	// Cookies holds the Cookie header values (usually one).
 	Cookies []string
+	// SecFetchSite is the Sec-Fetch-Site header. Only the logout route
+	// reads it (a cross-site request is never handed Ory's logout URL).
+	SecFetchSite string
+	// Origin is the Origin header; only the logout route reads it.
+	Origin string
+	// Host is the request's host (net/http's Request.Host, the Host
+	// header). The logout route compares it with Origin when Config.AppURL
+	// is empty; nothing else reads it (return_to is never built from it).
+	Host string
 }
 
 // credKind says where a credential came from.
@@ -40,9 +49,22 @@ const (
 	credInvalid // present but malformed: answered as unauthenticated, Ory is not asked
 )
 
-// maxSessionCookies bounds how many distinct session cookies one request may
-// carry; more cannot come from a real browser session.
-const maxSessionCookies = 4
+// inlineCookies is how many session cookies a credential holds without
+// allocating; more (planted cookies) spill into credential.extra.
+const inlineCookies = 4
+
+// MaxForwardedCookieBytes bounds the Cookie header the guard sends to Ory:
+// the session cookies a request carries are forwarded in order while they
+// fit, and the rest are dropped (never refused). It is eight cookies of the
+// largest size browsers store (4096 bytes), far above what a browser holds
+// for one site's session, and far below the 1 MB header limit of Kratos'
+// server.
+const MaxForwardedCookieBytes = 32 << 10
+
+// dedupCookies bounds how many forwarded cookies are compared for exact
+// repeats; beyond it repeats are forwarded as they are (harmless: Kratos
+// reads the first it can decode), so a flood of cookies costs linear time.
+const dedupCookies = 16
 
 type cookiePair struct{ name, value string }
 
@@ -50,8 +72,20 @@ type cookiePair struct{ name, value string }
 type credential struct {
 	kind    credKind
 	token   string // credToken, credBearer
-	cookies [maxSessionCookies]cookiePair
-	n       int // number of cookies
+	cookies [inlineCookies]cookiePair
+	extra   []cookiePair // cookies beyond inlineCookies
+	n       int          // number of cookies
+	size    int          // bytes of the Cookie header they make
+	checked bool         // every cookie's name and value were checked
+	full    bool         // MaxForwardedCookieBytes reached: later cookies are dropped
+}
+
+// pair returns the i-th session cookie.
+func (c *credential) pair(i int) cookiePair {
+	if i < inlineCookies {
+		return c.cookies[i]
+	}
+	return c.extra[i-inlineCookies]
 }
 
 // cookieMatcher decides which cookie names carry an Ory session.
@@ -90,10 +124,11 @@ func (m *cookieMatcher) match(name string) bool {
 }
 
 // extract picks the credential the way Ory Kratos does: X-Session-Token,
-// then the session cookie(s), then Authorization: Bearer. A credential that
-// cannot be valid (empty, too long, too many session cookies) yields
-// credInvalid so that Ory is never asked about it; bad bytes in a cookie
-// value are caught by credential.valid before any call to Ory.
+// then the session cookie(s), then Authorization: Bearer. A token that
+// cannot be valid (empty, too long, bad bytes) yields credInvalid so that
+// Ory is never asked about it; session cookies that cannot be a credential
+// are dropped (credential.add), and when none is left the next credential
+// in Kratos' order is looked at.
 func (m *cookieMatcher) extract(r *Request, c *credential) {
 	if r.SessionToken != "" {
 		c.kind = credToken
@@ -103,12 +138,8 @@ func (m *cookieMatcher) extract(r *Request, c *credential) {
 		}
 		return
 	}
-	switch m.cookies(r.Cookies, c) {
-	case credCookie:
+	if m.cookies(r.Cookies, c) == credCookie {
 		c.kind = credCookie
-		return
-	case credInvalid:
-		c.kind = credInvalid
 		return
 	}
 	if tok, ok := bearer(r.Authorization); ok {
@@ -122,9 +153,12 @@ func (m *cookieMatcher) extract(r *Request, c *credential) {
 	c.kind = credNone
 }
 
-// cookies scans Cookie headers for session cookies without allocating.
+// cookies scans Cookie headers for session cookies without allocating
+// (unless a request carries more than inlineCookies of them). It keeps what
+// Kratos could read as its session cookie, in the order Kratos reads it,
+// and drops the rest (see credential.add): other cookies never veto the
+// request.
 func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
-	kind := credNone
 	for _, h := range headers {
 		for len(h) > 0 {
 			part := h
@@ -145,31 +179,77 @@ func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
 			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}
-			if value == "" || len(value) > MaxCredentialLength {
-				return credInvalid
-			}
-			// The bytes are checked (credential.forward) only before Ory is
-			// asked: the hit path need not scan them.
-			//
-			// A browser may hold two cookies of one name (different Domain or
-			// Path attributes, or one signed with a retired secret). Kratos
-			// uses the first one it can decode, so every one is forwarded, in
-			// order, and Kratos chooses: deciding otherwise than Kratos would
-			// loop a user between the app and a login flow that sees a valid
-			// session. Exact repeats are dropped.
-			if c.has(name, value) {
-				continue
-			}
-			if c.n == maxSessionCookies {
-				return credInvalid
-			}
-			c.cookies[c.n] = cookiePair{name, value}
-			c.n++
-			kind = credCookie
+			c.add(cookiePair{name, value})
 		}
 	}
-	return kind
+	if c.n > 0 {
+		return credCookie
+	}
+	return credNone
 }
+
+// add keeps one session cookie if it could be a credential. The rule,
+// which is Kratos' (its cookie store's NewExact with FirstMatcher, reached
+// through sessions.Registry.Get, uses the first cookie of its exact
+// session-cookie name that it can decode, and Go's cookie parser has
+// already dropped malformed ones):
+//
+//   - a cookie that cannot be a credential is dropped: an empty value, a
+//     value over MaxCredentialLength bytes (no browser stores one), or a
+//     name or value that breaks RFC 6265 (Go's parser, and so Kratos, never
+//     sees it);
+//   - every other one is kept, in the order the request carries them, so
+//     that Kratos meets them in the order it would; an exact repeat is kept
+//     once (if the first did not decode, neither does the repeat);
+//   - once the Cookie header they make would exceed MaxForwardedCookieBytes,
+//     the rest are dropped.
+//
+// Cookies of other session-cookie names (ory_session_* beside
+// ory_kratos_session, or another project's ory_session_<slug>) are not
+// Kratos' cookie; they are forwarded too (the guard cannot know the
+// project's exact name) and Kratos ignores them. So no cookie beside the
+// real one can make the guard refuse what Kratos would accept.
+//
+// A lone session cookie's bytes are checked only before Ory is asked
+// (credential.forward): the cache-hit path need not scan them.
+func (c *credential) add(p cookiePair) {
+	if c.full || p.value == "" || len(p.value) > MaxCredentialLength {
+		return
+	}
+	if c.n == 0 && !c.checked {
+		c.cookies[0] = p
+		c.n, c.size = 1, len(p.name)+1+len(p.value)
+		return
+	}
+	if !c.checked {
+		c.checked = true
+		if !validPair(c.cookies[0]) {
+			c.n, c.size = 0, 0
+		}
+	}
+	if !validPair(p) || c.n <= dedupCookies && c.has(p) {
+		return
+	}
+	size := len(p.name) + 1 + len(p.value)
+	if c.n > 0 {
+		size += 2 // "; "
+	}
+	if c.size+size > MaxForwardedCookieBytes {
+		c.full = true
+		return
+	}
+	if c.n < inlineCookies {
+		c.cookies[c.n] = p
+	} else {
+		c.extra = append(c.extra, p)
+	}
+	c.n++
+	c.size += size
+}
+
+// validPair reports whether Go's cookie parser would read the cookie as
+// it is.
+func validPair(p cookiePair) bool { return validCookieName(p.name) && validCookieValue(p.value) }
 
 // trimOWS trims the spaces and tabs that may surround cookie names and
 // values.
@@ -183,9 +263,9 @@ func trimOWS(s string) string {
 	return s
 }
 
-func (c *credential) has(name, value string) bool {
+func (c *credential) has(p cookiePair) bool {
 	for i := range c.n {
-		if c.cookies[i] == (cookiePair{name, value}) {
+		if c.pair(i) == p {
 			return true
 		}
 	}
@@ -238,21 +318,18 @@ func validCookieValue(s string) bool {
 }
 
 // forward returns the credential as it is sent to Ory, or false when no
-// part of it could be a real Ory credential. Cookies whose name or value
-// breaks RFC 6265 are dropped, as Go's cookie parser (and so Kratos) drops
-// them; the rest are kept in order.
+// part of it could be a real Ory credential. Session cookies were checked
+// by credential.add, except a lone one, which is checked here: a cookie
+// whose name or value breaks RFC 6265 is never sent (Go's cookie parser,
+// and so Kratos, drops it).
 func (c *credential) forward() (credential, bool) {
 	if c.kind != credCookie {
 		return *c, validToken(c.token)
 	}
-	out := credential{kind: credCookie}
-	for i := range c.n {
-		if validCookieName(c.cookies[i].name) && validCookieValue(c.cookies[i].value) {
-			out.cookies[out.n] = c.cookies[i]
-			out.n++
-		}
+	if !c.checked && c.n == 1 && !validPair(c.cookies[0]) {
+		return credential{kind: credCookie}, false
 	}
-	return out, out.n > 0
+	return *c, c.n > 0
 }
 
 // validCookieName accepts an RFC 7230 token (the cookie-name of RFC 6265).
@@ -279,13 +356,15 @@ var tokenChar = func() (t [256]bool) {
 // cookieHeader renders the session cookies as the Cookie header for Ory.
 func (c *credential) cookieHeader() string {
 	var b strings.Builder
+	b.Grow(c.size)
 	for i := range c.n {
+		p := c.pair(i)
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(c.cookies[i].name)
+		b.WriteString(p.name)
 		b.WriteByte('=')
-		b.WriteString(c.cookies[i].value)
+		b.WriteString(p.value)
 	}
 	return b.String()
 }
@@ -370,5 +449,8 @@ func RequestFromHTTP(r *http.Request) Request {
 		SessionToken:  r.Header.Get("X-Session-Token"),
 		Authorization: r.Header.Get("Authorization"),
 		Cookies:       r.Header["Cookie"],
+		SecFetchSite:  r.Header.Get("Sec-Fetch-Site"),
+		Origin:        r.Header.Get("Origin"),
+		Host:          r.Host,
 	}
 }

@@ -139,24 +139,38 @@ func withReturnTo(raw, returnTo string) (string, bool) {
 }
 
 // LogoutURL asks Ory for a browser logout URL for the session cookie in r
-// (client-go's CreateBrowserLogoutFlow, sending the session cookie alone).
-// After logout Ory sends the browser to returnTo (checked with
-// SafeReturnTo); empty means Ory's configured default. It returns
-// ErrNoSession when there is no session to end.
+// (client-go's CreateBrowserLogoutFlow, sending the session cookies alone,
+// read as the protected path reads them). After logout Ory sends the
+// browser to returnTo (checked with SafeReturnTo); empty means Ory's
+// configured default. It returns ErrNoSession when there is no session to
+// end, and ErrCrossSiteLogout (asking Ory nothing) when r did not come from
+// the app's own pages. The session leaves the guard's cache.
 func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (string, error) {
+	if !g.fromApp(r) {
+		return "", ErrCrossSiteLogout
+	}
 	var c credential
-	g.cookies.cookies(r.Cookies, &c)
+	if g.cookies.cookies(r.Cookies, &c) == credCookie {
+		c.kind = credCookie
+		g.forget(g.key(&c))
+	}
 	return g.logoutURL(ctx, &c, returnTo)
 }
 
-// logoutURL is LogoutURL for session cookies already read from the request.
+// logoutURL is LogoutURL for session cookies already read from the
+// request. Cookies that cannot be sent to Ory (credential.forward) are no
+// session: Ory is not asked.
 func (g *Guard) logoutURL(ctx context.Context, c *credential, returnTo string) (string, error) {
-	if c.n == 0 {
+	if c.kind != credCookie {
+		return "", ErrNoSession
+	}
+	fwd, ok := c.forward()
+	if !ok {
 		return "", ErrNoSession
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	req := g.api.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(c.cookieHeader())
+	req := g.api.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(fwd.cookieHeader())
 	if returnTo != "" {
 		req = req.ReturnTo(g.SafeReturnTo(returnTo))
 	}

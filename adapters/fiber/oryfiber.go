@@ -85,7 +85,8 @@ func LogoutHandler(guard *core.Guard) fiber.Handler {
 // request reads the guard's view of the request from fasthttp. The strings
 // point into fasthttp's buffers and are valid only during the handler; the
 // guard copies what it keeps. Every Cookie header is passed on, as net/http
-// does (c.Get would return only the first).
+// does (c.Get would return only the first). Host is the Host header itself,
+// not c.Hostname(), which may follow X-Forwarded-Host.
 func request(c *fiber.Ctx) core.Request {
 	r := core.Request{
 		Method:        c.Method(),
@@ -94,6 +95,9 @@ func request(c *fiber.Ctx) core.Request {
 		ContentType:   c.Get(fiber.HeaderContentType),
 		SessionToken:  c.Get("X-Session-Token"),
 		Authorization: c.Get(fiber.HeaderAuthorization),
+		SecFetchSite:  c.Get("Sec-Fetch-Site"),
+		Origin:        c.Get(fiber.HeaderOrigin),
+		Host:          utils.UnsafeString(c.Request().Host()), // the Host header, as net/http's Request.Host
 	}
 	for _, v := range c.Request().Header.PeekAll(fiber.HeaderCookie) {
 		r.Cookies = append(r.Cookies, utils.UnsafeString(v))

@@ -1,0 +1,35 @@
+package core
+
+// forget ends, at once, everything this guard holds for one credential:
+// its cached session, and any whoami lookup in flight for it. A lookup in
+// flight was asked before the credential ended; its answer still reaches
+// the requests that were already waiting for it, but it is never cached and
+// no later request joins it, so the old session cannot come back.
+//
+// Logout through the guard calls it (LogoutRedirect, for the session cookie
+// and for a native client's token). It is the one place where a credential
+// leaves the guard: a shared cache tier or a fleet-wide invalidation hooks
+// in here.
+func (g *Guard) forget(key sessionKey) {
+	g.flightsMu.Lock()
+	defer g.flightsMu.Unlock()
+	if f, ok := g.flights[key]; ok {
+		f.discarded = true
+		delete(g.flights, key)
+	}
+	if g.cache != nil {
+		g.cache.Invalidate(key)
+	}
+}
+
+// store caches the session a lookup found, unless forget discarded the
+// lookup meanwhile. It holds flightsMu, as forget does, so that an entry
+// is never written after the forget that should have removed it.
+func (g *Guard) store(f *flight, key sessionKey, e *entry) {
+	g.flightsMu.Lock()
+	defer g.flightsMu.Unlock()
+	if f.discarded {
+		return
+	}
+	g.cache.Set(key, e)
+}
