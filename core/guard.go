@@ -29,12 +29,12 @@ type Guard struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	flightsMu    sync.Mutex
-	flights      map[sessionKey]*flight
-	sem          chan struct{} // bounds concurrent lookups; nil means unlimited
-	backoffUntil atomic.Int64  // unix nanoseconds until which Ory asked us to wait (429)
-	busyRefused  atomic.Int64  // lookups refused by sem since the last log line
-	busyLogged   atomic.Int64  // unix nanoseconds of the last such log line
+	flightsMu   sync.Mutex
+	flights     map[sessionKey]*flight
+	sem         chan struct{} // bounds concurrent lookups; nil means unlimited
+	backoff     backoff       // after a 429 from Ory (backoff.go)
+	busyRefused atomic.Int64  // lookups refused by sem since the last log line
+	busyLogged  atomic.Int64  // unix nanoseconds of the last such log line
 
 	cache *otter.Cache[sessionKey, *entry] // nil when the cache is off
 	ttl   time.Duration

@@ -100,14 +100,14 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 		return result{kind: resultNoSession} // never ask Ory about garbage
 	}
 	var res result
-	if until := g.backoffUntil.Load(); now < until {
-		res = result{kind: resultLimited, retryAfter: int((until - now + int64(time.Second) - 1) / int64(time.Second))}
+	if wait := g.backoff.wait(now); wait > 0 {
+		res = result{kind: resultLimited, retryAfter: wait}
 	} else {
 		res = g.collapse(ctx, key, &fwd)
 	}
 	if cached != nil && now < cached.evict && usable(cached.session, time.Unix(0, now)) {
 		switch res.kind {
-		case resultFailed, resultTimeout, resultLimited, resultBusy:
+		case resultFailed, resultTimeout, resultLimited: // Ory failing; never resultBusy, the guard's own saturation
 			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory is failing; serving a stale cached session",
 				slog.String("session_id", cached.session.Id), slog.Int("ory_result", int(res.kind)))
 			return result{kind: resultSession, session: cached.session}
@@ -198,6 +198,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 		_ = resp.Body.Close() // client-go has read it already; this keeps linters and readers sure
 	}
 	res := g.classify(ctx, s, resp, err)
+	g.backoff.observe(res.kind, res.retryAfter, sent.UnixNano(), g.now().UnixNano())
 	if res.kind != resultSession && caller.Err() != nil {
 		// The caller left; Ory's answer (likely an aborted call) says
 		// nothing about the session or about Ory's health.
@@ -264,9 +265,7 @@ func (g *Guard) classify(ctx context.Context, s *client.Session, resp *http.Resp
 		}
 		return result{kind: resultForbidden, redirect: to}
 	case http.StatusTooManyRequests:
-		secs := retryAfter(resp.Header.Get("Retry-After"), g.now())
-		g.backoffUntil.Store(g.now().Add(time.Duration(secs) * time.Second).UnixNano())
-		return result{kind: resultLimited, retryAfter: secs}
+		return result{kind: resultLimited, retryAfter: retryAfter(resp.Header.Get("Retry-After"), g.now())}
 	}
 	return result{kind: resultFailed, status: http.StatusBadGateway}
 }
