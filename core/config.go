@@ -53,6 +53,14 @@ type Config struct {
 	// X-Forwarded-Host headers.
 	AppURL string
 
+	// AllowedRedirectOrigins lists the origins (scheme://host[:port]) other
+	// than OryURL's to which the guard follows Ory's redirect_browser_to
+	// (step-up, forbidden): for example an Ory Network custom domain when
+	// OryURL is the project URL. A redirect_browser_to on any other origin
+	// is not followed; the guard builds the login flow URL on OryURL
+	// itself.
+	AllowedRedirectOrigins []string
+
 	// HTTPClient is used for calls to Ory. Nil means a client owned by the
 	// guard whose transport keeps 64 idle connections per host. A client
 	// given here is copied: the guard never follows redirects from Ory (that

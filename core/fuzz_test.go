@@ -197,6 +197,16 @@ func leadsToApp(rt, app string) string {
 	if u.Scheme != a.Scheme || u.Host != a.Host || !strings.HasPrefix(rt, a.Scheme+"://"+a.Host+"/") {
 		return "not on the app's origin"
 	}
+	if a.Path != "" && a.Path != "/" {
+		// Resolved as a browser does (%2e is a dot), the path stays within
+		// the app's path prefix.
+		dots, err := url.Parse(strings.NewReplacer("%2e", ".", "%2E", ".").Replace(u.EscapedPath()))
+		if err == nil {
+			if res := a.ResolveReference(dots); res.Path != a.Path && !strings.HasPrefix(res.Path, a.Path+"/") {
+				return "resolves outside the app's path prefix, to " + res.Path
+			}
+		}
+	}
 	if len(u.Path) > 1 && (u.Path[1] == '/' || u.Path[1] == '\\') {
 		return "path decodes to a network path"
 	}
@@ -219,6 +229,8 @@ func FuzzReturnTo(f *testing.F) {
 		{"/a%20b/%E2%82%AC?q=%ZZ", "/%zz"},
 		{"/.//evil.example", "/..//evil.example"},
 		{"/@evil.example", "https://app.example:443/x"},
+		{"/../other", "https://app.example/other"},
+		{"/base/%2e%2e/x", "https://app.example/base/.%2E/x"},
 		{"", ""},
 	} {
 		f.Add(s[0], s[1])

@@ -20,14 +20,17 @@ import (
 // Guard checks Ory sessions. Build it with New; it is safe for concurrent
 // use and meant to be shared by every route of an app.
 type Guard struct {
-	ory     string   // Ory's base URL, no trailing slash
-	app     string   // the app's base URL, or "" for relative return_to
-	appURL  *url.URL // parsed AppURL, or nil
-	api     *client.APIClient
-	timeout time.Duration
-	cookies cookieMatcher
-	log     *slog.Logger
-	now     func() time.Time
+	ory    string   // Ory's base URL, no trailing slash
+	app    string   // the app's base URL, or "" for relative return_to
+	appURL *url.URL // parsed AppURL, or nil
+	// redirectOrigins are the origins of Ory's redirect_browser_to that are
+	// followed: OryURL's and Config.AllowedRedirectOrigins (redirects.go).
+	redirectOrigins []string
+	api             *client.APIClient
+	timeout         time.Duration
+	cookies         cookieMatcher
+	log             *slog.Logger
+	now             func() time.Time
 
 	flightsMu   sync.Mutex
 	flights     map[sessionKey]*flight
@@ -57,6 +60,9 @@ func New(cfg Config) (*Guard, error) {
 		log:     cfg.Logger,
 		now:     time.Now,
 		flights: map[sessionKey]*flight{},
+	}
+	if g.redirectOrigins, err = redirectOrigins(ory, cfg.AllowedRedirectOrigins); err != nil {
+		return nil, err
 	}
 	if cfg.AppURL != "" {
 		app, err := baseURL("Config.AppURL", cfg.AppURL, "set it to the app's public base URL, such as https://app.example.com, or leave it empty for relative return_to")
@@ -207,6 +213,9 @@ func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
 	}
 	now := g.now()
 	res := g.session(ctx, &c, now)
+	if res.cached && rt.failsPolicy(res.session, now) {
+		res = g.recheck(ctx, &c, res, now) // once, before denying (recheck.go)
+	}
 	switch res.kind {
 	case resultSession:
 		return rt.check(ctx, r, res, now)
@@ -258,8 +267,7 @@ func (rt *Route) check(ctx context.Context, r *Request, res result, now time.Tim
 	if !usable(s, now) {
 		return rt.deny(r, denyLogin, "", false)
 	}
-	needAAL2 := rt.p.aal2 && (s.AuthenticatorAssuranceLevel == nil || *s.AuthenticatorAssuranceLevel != client.AUTHENTICATORASSURANCELEVEL_AAL2)
-	needRefresh := rt.p.maxAge > 0 && (s.AuthenticatedAt == nil || now.Sub(*s.AuthenticatedAt) > rt.p.maxAge)
+	needAAL2, needRefresh := rt.needAAL2(s), rt.needRefresh(s, now)
 	switch {
 	case needAAL2:
 		return rt.deny(r, denyAAL2, "", needRefresh)
@@ -302,7 +310,7 @@ func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) 
 	switch why {
 	case denyAAL2:
 		loc := g.flowURL(returnTo, refresh, true)
-		if u, ok := withReturnTo(oryRedirect, returnTo); ok && !refresh {
+		if u, ok := g.oryRedirect(oryRedirect, returnTo); ok && !refresh {
 			loc = u
 		}
 		if api {
@@ -316,7 +324,7 @@ func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) 
 		}
 		return sendTo(ErrRefreshRequired, loc)
 	case denyForbidden:
-		loc, ok := withReturnTo(oryRedirect, returnTo)
+		loc, ok := g.oryRedirect(oryRedirect, returnTo)
 		if ok && !api {
 			return sendTo(ErrForbidden, loc)
 		}

@@ -40,6 +40,7 @@ type result struct {
 	status     int                 // response status for resultFailed/resultCanceled
 	retryAfter int                 // seconds, for resultLimited
 	redirect   string              // Ory's redirect_browser_to
+	cached     bool                // a fresh cache hit: Ory was not asked
 }
 
 // entry is one cached session.
@@ -90,7 +91,7 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	if g.cache != nil {
 		if e, ok := g.cache.GetIfPresent(key); ok {
 			if now < e.fresh {
-				return result{kind: resultSession, session: e.session}
+				return result{kind: resultSession, session: e.session, cached: true}
 			}
 			cached = e
 		}
@@ -326,7 +327,10 @@ func (g *Guard) setCookies(h http.Header) map[string][]string {
 	if keep == nil {
 		return nil
 	}
-	return map[string][]string{"Set-Cookie": keep}
+	// A response that refreshes a session cookie must never be stored by a
+	// shared cache. The adapter sets this before the handler runs, so a
+	// handler may still make it stricter (no-store) by replacing it.
+	return map[string][]string{"Set-Cookie": keep, "Cache-Control": {"private"}}
 }
 
 // maxBody caps how much of Ory's answer the guard reads.

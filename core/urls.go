@@ -41,13 +41,18 @@ func safePath(target string) string {
 }
 
 // ReturnTo is the return_to value for the request: its path and query,
-// prefixed with Config.AppURL when that is set. It never uses the Host or
+// prefixed with Config.AppURL when that is set. A path with a dot segment
+// ("/../other", "/%2e%2e/other"), which could resolve outside AppURL's path
+// prefix, becomes the app's root. It never uses the Host or
 // X-Forwarded-Host headers.
 func (g *Guard) ReturnTo(r *Request) string {
 	return g.absolute(safePath(r.URI))
 }
 
 func (g *Guard) absolute(path string) string {
+	if hasDotSegment(path) {
+		path = "/" // resolved, it could leave the app's path prefix
+	}
 	if g.app == "" {
 		return path
 	}
@@ -57,7 +62,8 @@ func (g *Guard) absolute(path string) string {
 // SafeReturnTo checks a return_to value that came from a client (for example
 // the return_to query parameter of a refresh or logout route). A relative
 // path is kept after sanitising; an absolute URL is kept only when it is on
-// Config.AppURL's origin. Anything else becomes the app's root.
+// Config.AppURL's origin and within its path prefix. A path with a dot
+// segment ("..", "%2e%2e") and anything else becomes the app's root.
 func (g *Guard) SafeReturnTo(raw string) string {
 	if raw == "" {
 		return g.absolute("/")
@@ -86,8 +92,13 @@ func (g *Guard) SafeReturnTo(raw string) string {
 	if !strings.HasPrefix(target, "/") {
 		target = "/" + target
 	}
-	// Keep the app's own absolute URL, re-rooted on the configured origin.
-	return g.appURL.Scheme + "://" + g.appURL.Host + safePath(target)
+	// Keep the app's own absolute URL, re-rooted on the configured origin,
+	// when it stays within AppURL's path prefix.
+	target = safePath(target)
+	if hasDotSegment(target) || !g.inApp(target) {
+		return g.absolute("/")
+	}
+	return g.appURL.Scheme + "://" + g.appURL.Host + target
 }
 
 // flowURL builds {OryURL}/self-service/login/browser with the given flags
