@@ -193,8 +193,26 @@ type Case struct {
 	// Repeat sends the request this many times through the same app and
 	// guard (zero means once); the last response is checked.
 	Repeat int
+	// Before are requests sent first, through handlers of the same guard
+	// (a protected request, then a logout, say); their answers are not
+	// checked, but what they sent to Ory is part of Want's Ory.
+	Before []Step
 	// Want is the expected outcome on every target.
 	Want func(e *Env) Outcome
+}
+
+// Step is one request a case sends before the checked one.
+type Step struct {
+	// Handler is the handler the request goes through.
+	Handler Handler
+	// Setup, when set, runs just before the request (on every target), for
+	// example to register the answer Ory gives now.
+	Setup func(e *Env)
+	// Request builds the request.
+	Request func(e *Env) *http.Request
+	// Then, when set, runs after the answer, for example to change what Ory
+	// answers next (a step-up in Ory).
+	Then func(e *Env)
 }
 
 // Run runs every case of Cases through every target, once with the session
@@ -261,17 +279,30 @@ func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Cl
 			t.Fatalf("%s: core.New: %v", tg.Name(), err)
 		}
 		probe := &Probe{}
-		var srv Server
-		switch c.Handler {
-		case Refresh:
-			srv = tg.Refresh(guard)
-		case Logout:
-			srv = tg.Logout(guard)
-		default:
-			srv = tg.Protected(guard, c.Options, probe)
+		servers := map[Handler]Server{}
+		mount := func(h Handler) Server {
+			if srv, ok := servers[h]; ok {
+				return srv
+			}
+			var srv Server
+			switch h {
+			case Refresh:
+				srv = tg.Refresh(guard)
+			case Logout:
+				srv = tg.Logout(guard)
+			default:
+				srv = tg.Protected(guard, c.Options, probe)
+			}
+			servers[h] = srv
+			return srv
 		}
 		env.Ory.Reset()
-		res, err := serve(srv, c, env, probe)
+		for _, st := range c.Before {
+			if err := step(mount(st.Handler), st, env); err != nil {
+				t.Fatalf("%s: before: %v", tg.Name(), err)
+			}
+		}
+		res, err := serve(mount(c.Handler), c, env, probe)
 		if err != nil {
 			t.Fatalf("%s: %v", tg.Name(), err)
 		}
@@ -283,6 +314,26 @@ func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Cl
 	if diff := diffTargets(targets, results); diff != "" {
 		t.Errorf("adapters disagree:\n%s", diff)
 	}
+}
+
+// step sends one of a case's Before requests.
+func step(srv Server, st Step, env *Env) error {
+	if st.Setup != nil {
+		st.Setup(env)
+	}
+	resp, err := srv(st.Request(env))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if st.Then != nil {
+		st.Then(env)
+	}
+	return nil
 }
 
 func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
