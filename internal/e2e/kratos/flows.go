@@ -189,6 +189,43 @@ func (s *Server) EnableTOTP(ctx context.Context, bs *BrowserSession) (string, er
 	return secret, nil
 }
 
+// EnableTOTPAPI adds a TOTP second factor to the identity of a native
+// (token) session through the API settings flow, as a mobile app would,
+// and returns the TOTP secret. Kratos raises that session to aal2.
+func (s *Server) EnableTOTPAPI(ctx context.Context, token string) (string, error) {
+	api := s.publicAPI(nil)
+	flow, resp, err := api.FrontendAPI.CreateNativeSettingsFlow(ctx).XSessionToken(token).Execute()
+	closeBody(resp)
+	if err != nil {
+		return "", apiError("create native settings flow", err)
+	}
+	var secret string
+	for _, n := range flow.Ui.Nodes {
+		if t := n.Attributes.UiNodeTextAttributes; t != nil && t.Id == "totp_secret_key" {
+			secret = t.Text.Text
+		}
+	}
+	if secret == "" {
+		return "", errors.New("native settings flow has no totp_secret_key node (is TOTP enabled, or already linked?)")
+	}
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("generate totp code: %w", err)
+	}
+	res, resp, err := api.FrontendAPI.UpdateSettingsFlow(ctx).Flow(flow.Id).XSessionToken(token).
+		UpdateSettingsFlowBody(ory.UpdateSettingsFlowWithTotpMethodAsUpdateSettingsFlowBody(
+			&ory.UpdateSettingsFlowWithTotpMethod{Method: "totp", TotpCode: &code})).
+		Execute()
+	closeBody(resp)
+	if err != nil {
+		return "", apiError("submit totp in native settings flow", err)
+	}
+	if res.State != ory.SETTINGSFLOWSTATE_SUCCESS {
+		return "", fmt.Errorf("native settings flow ended in state %q", res.State)
+	}
+	return secret, nil
+}
+
 // LogoutBrowser ends the session of bs: it creates a browser logout flow
 // with the session cookie and opens its logout_url.
 func (s *Server) LogoutBrowser(ctx context.Context, bs *BrowserSession) error {

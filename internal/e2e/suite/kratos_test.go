@@ -55,6 +55,10 @@ func TestAgainstKratos(t *testing.T) {
 		{"Optional policy", optional},
 		{"session extended by Kratos: Set-Cookie passed on", extendedSession},
 		{"two session cookies", duplicateCookies},
+		{"planted cookies (security round 2)", plantedCookies},
+		{"logout through the guard evicts the cache (security round 2)", logoutEvicts},
+		{"token client steps up with TOTP through the API (security round 2)", stepUpAsksAgain},
+		{"redirect_browser_to on an unknown origin (security round 2)", stepUpRedirectOrigin},
 	}
 	suite.Concurrently(t, []string{runs[0].Name, runs[1].Name}, func(t *testing.T, i int) {
 		k := suite.Share(kratos.StartT(t, kratos.Options{}))
@@ -324,7 +328,9 @@ func kratosRequiresAAL2(t *testing.T, e *suite.Env) {
 		}
 	}
 
-	apps := e.Guards(t, nil)
+	// Kratos' redirect_browser_to is on its own public URL, not the guards'
+	// OryURL (the recording proxy): an origin the app allows.
+	apps := e.Guards(t, func(c *core.Config) { c.AllowedRedirectOrigins = []string{e.Kratos.PublicURL()} })
 	m := apps.Protected()
 	cookies := browserCookies(e, bs.Jar)
 	stepUp := with(redirectTo(withReturnTo(t, wb.RedirectBrowserTo, "/dashboard?x=1")), whoamiCookie(bs.Cookie.Value))
