@@ -85,6 +85,10 @@ func RefreshHandler(guard *core.Guard) echo.HandlerFunc {
 // URL for the session cookie and redirects there. Without a session it
 // redirects to the return_to query parameter (same app only) or the root;
 // when Ory fails it answers 502.
+// A request from another site (Sec-Fetch-Site, Origin: see
+// core.Guard.LogoutRedirect) gets 403 and is not logged out; mount it for
+// POST and log out with a form button. A native client's token is logged
+// out through Ory's API (204). The credential leaves the guard's cache.
 func LogoutHandler(guard *core.Guard) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := core.RequestFromHTTP(c.Request())

@@ -45,7 +45,7 @@ func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
 		return c.JSON(http.StatusOK, ui.ProfileOf(s))
 	}, oryecho.Middleware(guard, core.ForceAPI()))
 	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
-	e.GET("/logout", oryecho.LogoutHandler(guard))
+	e.POST("/logout", oryecho.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
 		e.GET(path, echo.WrapHandler(page))
 	}

@@ -44,7 +44,7 @@ func newApp(guard *core.Guard) *fiber.App {
 		return c.JSON(ui.ProfileOf(s))
 	})
 	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
-	app.Get("/logout", oryfiber.LogoutHandler(guard))
+	app.Post("/logout", oryfiber.LogoutHandler(guard)) // a form button: see README
 	flows := ui.NewFlows(guard.OryURL())
 	for _, path := range ui.Paths {
 		app.Get(path, func(c *fiber.Ctx) error {

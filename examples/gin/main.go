@@ -45,7 +45,7 @@ func newRouter(guard *core.Guard) *gin.Engine {
 		c.JSON(http.StatusOK, ui.ProfileOf(s))
 	})
 	r.GET("/refresh-session", orygin.RefreshHandler(guard))
-	r.GET("/logout", orygin.LogoutHandler(guard))
+	r.POST("/logout", orygin.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
 		r.GET(path, gin.WrapH(page))
 	}

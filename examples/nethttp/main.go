@@ -29,7 +29,7 @@ func newMux(guard *core.Guard) *http.ServeMux {
 	mux.Handle("GET /dashboard", oryhttp.Middleware(guard)(http.HandlerFunc(dashboard)))
 	mux.Handle("GET /api/me", oryhttp.Middleware(guard, core.ForceAPI())(http.HandlerFunc(me)))
 	mux.Handle("GET /refresh-session", oryhttp.RefreshHandler(guard))
-	mux.Handle("GET /logout", oryhttp.LogoutHandler(guard))
+	mux.Handle("POST /logout", oryhttp.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
 		mux.Handle("GET "+path, page)
 	}

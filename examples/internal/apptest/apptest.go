@@ -40,11 +40,11 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 		r := get(t, base+"/", "", false)
 		want(t, r, http.StatusOK, "text/html", `href="/dashboard"`, `id="login"`)
 		r = get(t, base+"/", "", true)
-		want(t, r, http.StatusOK, "text/html", email, `href="/logout"`)
+		want(t, r, http.StatusOK, "text/html", email, `action="/logout"`)
 	})
 	t.Run("dashboard with a session shows the email", func(t *testing.T) {
 		r := get(t, base+"/dashboard", "", true)
-		want(t, r, http.StatusOK, "text/html", email, sessionID, `href="/logout"`, `href="/refresh-session?return_to=%2fdashboard"`)
+		want(t, r, http.StatusOK, "text/html", email, sessionID, `action="/logout"`, `href="/refresh-session?return_to=%2fdashboard"`)
 	})
 	t.Run("dashboard as JSON", func(t *testing.T) {
 		r := get(t, base+"/dashboard", "application/json", true)
@@ -87,11 +87,15 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 		if loc := r.Header.Get("Location"); !strings.Contains(loc, "refresh=true") || !strings.Contains(loc, "return_to=%2Fdashboard") {
 			t.Errorf("refresh Location = %q", loc)
 		}
-		r = get(t, base+"/logout", "", true)
+		// The log-out button posts a form from the app's own page.
+		r = post(t, base+"/logout", base)
 		want(t, r, http.StatusSeeOther, "")
 		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, ory.URL+"/self-service/logout?token=") {
 			t.Errorf("logout Location = %q", loc)
 		}
+		// A form on another site does not log the user out.
+		r = post(t, base+"/logout", "https://evil.example")
+		want(t, r, http.StatusForbidden, "text/plain")
 	})
 	t.Run("flow pages start a flow", func(t *testing.T) {
 		for _, tc := range []struct{ path, want string }{
@@ -131,6 +135,35 @@ func get(t *testing.T, rawURL, accept string, session bool) response {
 	if session {
 		req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
 	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp, body}
+}
+
+// post submits the log-out form as a browser does from a page of origin:
+// Origin and Sec-Fetch-Site set, the session cookie sent.
+func post(t *testing.T, rawURL, origin string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, rawURL, strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	site := "cross-site"
+	if strings.HasPrefix(rawURL, origin+"/") {
+		site = "same-origin"
+	}
+	req.Header.Set("Sec-Fetch-Site", site)
+	req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
