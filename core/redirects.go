@@ -21,7 +21,7 @@ func redirectOrigins(ory *url.URL, allowed []string) ([]string, error) {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("%w: Config.AllowedRedirectOrigins entry %q must be an origin such as https://auth.example.com (scheme and host, no path)", errConfig, raw)
+			return nil, fmt.Errorf("%w: Config.AllowedRedirectOrigins entry %q must be an origin such as https://auth.example.com (scheme and host, no path)", ErrInvalidConfig, raw)
 		}
 		out = append(out, origin(u))
 	}
