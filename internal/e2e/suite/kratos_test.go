@@ -574,7 +574,8 @@ func optional(t *testing.T, e *suite.Env) {
 
 // extendedSession: after an admin extends a session, Kratos' whoami
 // re-issues the session cookie; the guard passes that Set-Cookie on (and
-// nothing else), and the re-issued cookie works.
+// nothing else) with Cache-Control: private, and the re-issued cookie
+// works.
 func extendedSession(t *testing.T, e *suite.Env) {
 	bs := register(t, e)
 	before := session(t, e, bs.Cookie)
@@ -599,6 +600,7 @@ func extendedSession(t *testing.T, e *suite.Env) {
 	}
 	want := allowed(bs.SessionID, bs.Email, "aal1", whoamiCookie(bs.Cookie.Value))
 	want.SetCookie = []string{"<re-issued session cookie>"}
+	want.CacheControl = "private" // never stored by a shared cache (security round 2)
 	rs.Expect(t, "old cookie", want)
 	m.Send(t, browserReq("/dashboard", sessionCookie+"="+renewed)).
 		Expect(t, "re-issued cookie", allowed(bs.SessionID, bs.Email, "aal1", whoamiCookie(renewed)))
