@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -152,7 +153,7 @@ func TestLogoutRefusesCrossSite(t *testing.T) {
 					t.Fatalf("cross-site: %d %v, Ory received %v; want 403 no-store and Ory not asked", d.Status, d.Header, ory.Requests())
 				}
 				_, err := g.LogoutURL(context.Background(), r, "")
-				if err != core.ErrCrossSiteLogout {
+				if !errors.Is(err, core.ErrCrossSiteLogout) {
 					t.Fatalf("LogoutURL: %v, want ErrCrossSiteLogout", err)
 				}
 			}
