@@ -97,7 +97,7 @@ func New(cfg Config) (*Guard, error) {
 	oc.Servers = client.ServerConfigurations{{URL: g.ory}}
 	oc.OperationServers = nil
 	oc.HTTPClient = limitBodies(safeClient(cfg.HTTPClient))
-	oc.UserAgent = "oryguard"
+	oc.UserAgent = userAgent
 	g.api = client.NewAPIClient(oc)
 	return g, nil
 }
