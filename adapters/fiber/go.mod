@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/ory/client-go v1.22.92
-	github.com/oryguard/oryguard/core v0.0.0
+	github.com/oryguard/oryguard/core v0.1.0
 )
 
 require (

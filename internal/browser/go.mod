@@ -6,7 +6,7 @@ replace github.com/oryguard/oryguard/internal/e2e => ../e2e
 
 require (
 	github.com/chromedp/chromedp v0.23.0
-	github.com/oryguard/oryguard/internal/e2e v0.0.0
+	github.com/oryguard/oryguard/internal/e2e v0.1.0
 )
 
 require (

@@ -9,11 +9,11 @@ require (
 	github.com/gorilla/mux v1.8.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/ory/client-go v1.22.92
-	github.com/oryguard/oryguard/adapters/echo v0.0.0
-	github.com/oryguard/oryguard/adapters/fiber v0.0.0
-	github.com/oryguard/oryguard/adapters/gin v0.0.0
-	github.com/oryguard/oryguard/adapters/nethttp v0.0.0
-	github.com/oryguard/oryguard/core v0.0.0
+	github.com/oryguard/oryguard/adapters/echo v0.1.0
+	github.com/oryguard/oryguard/adapters/fiber v0.1.0
+	github.com/oryguard/oryguard/adapters/gin v0.1.0
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
+	github.com/oryguard/oryguard/core v0.1.0
 )
 
 require (

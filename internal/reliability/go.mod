@@ -9,9 +9,9 @@ replace (
 )
 
 require (
-	github.com/oryguard/oryguard/adapters/nethttp v0.0.0
-	github.com/oryguard/oryguard/core v0.0.0
-	github.com/oryguard/oryguard/internal/e2e v0.0.0
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
+	github.com/oryguard/oryguard/core v0.1.0
+	github.com/oryguard/oryguard/internal/e2e v0.1.0
 )
 
 require (
