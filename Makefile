@@ -6,27 +6,29 @@ ROOT      := $(CURDIR)
 BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
 LINT      := $(BIN)/golangci-lint
+APIDIFF   := $(BIN)/apidiff
 # Library modules first; test modules last (they need Kratos and Chromium).
 LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/fiber
-TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/bench
+TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/bench internal/release
 MODULES      := $(LIB_MODULES) $(TEST_MODULES)
 # internal/tools/kratos is left out of tidy-check: its requirements are
 # Kratos' own (pinned by `go get -tool`), and tidying it needs a checksum
 # database entry that Kratos' go-swagger fork does not have.
-TOOL_MODULES := internal/tools/lint
+TOOL_MODULES := internal/tools/lint internal/tools/apidiff
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
+export ORYGUARD_APIDIFF    := $(APIDIFF)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone lint tidy-check kratos demo bench fuzz soak help
+.PHONY: all test test-unit test-alone lint tidy-check kratos demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test: kratos ## every module's tests under -race, the end-to-end suite against a real Kratos included
+test: kratos $(APIDIFF) ## every module's tests under -race, the end-to-end suite against a real Kratos included
 	@for m in $(MODULES); do \
 	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(GOTEST) ./...); fi; \
 	done
@@ -36,7 +38,7 @@ test-unit: ## the library modules' tests only (no Kratos)
 	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(GOTEST) ./...); fi; \
 	done
 
-test-alone: kratos ## each module built and tested on its own (GOWORK=off)
+test-alone: kratos $(APIDIFF) ## each module built and tested on its own (GOWORK=off)
 	@for m in $(MODULES); do \
 	  if [ -f $$m/go.mod ]; then echo "== $$m (GOWORK=off)"; \
 	    (cd $$m && GOWORK=off go build ./... && GOWORK=off $(GOTEST) ./...); fi; \
@@ -66,6 +68,31 @@ $(KRATOS): internal/tools/kratos/go.mod internal/tools/kratos/go.sum
 $(LINT): internal/tools/lint/go.mod internal/tools/lint/go.sum
 	@mkdir -p $(BIN)
 	cd internal/tools/lint && GOWORK=off go build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+$(APIDIFF): internal/tools/apidiff/go.mod internal/tools/apidiff/go.sum
+	@mkdir -p $(BIN)
+	cd internal/tools/apidiff && GOWORK=off go build -o $(APIDIFF) golang.org/x/exp/cmd/apidiff
+
+# ---- releases (README.md, "Versions and releases"; internal/release) ----
+# Library modules are found by their go.mod (outside internal/ and
+# examples/), so a new module needs no list here.
+VERSION ?=
+BASE    ?=
+
+gogetcheck: ## the go get check alone: pack the library modules into a file proxy, build and serve every README snippet
+	cd internal/release && $(GOTEST) -run '^TestGoGet$$' -v .
+
+apicheck: $(APIDIFF) ## each library module's exported API against its last release tag (or BASE=ref); breaking changes fail
+	cd internal/release && go run ./cmd/apicheck -apidiff $(APIDIFF) $(if $(BASE),-base $(BASE))
+
+release-check: $(APIDIFF) ## the checks make release runs on the bumped tree
+	$(MAKE) --no-print-directory test-unit
+	cd internal/release && $(GOTEST) ./...
+	$(MAKE) --no-print-directory apicheck
+
+release: ## make release VERSION=vX.Y.Z: bump, check, commit and tag every library module (pushes nothing)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z"; exit 2; }
+	cd internal/release && go run ./cmd/release -version $(VERSION)
 
 # ---- demo: an example app against a local Kratos (examples/README.md) ----
 # Binaries, not `go run`: `go run` does not pass SIGTERM on to the program it

@@ -21,7 +21,7 @@ type APIOptions struct {
 	// Root is the repository root.
 	Root string
 	// Base is the git ref to compare with. Empty: each module's previous
-	// release tag (the highest <dir>/vX.Y.Z below Version), or HEAD for a
+	// release tag (the highest <dir>/vX.Y.Z up to Version), or HEAD for a
 	// module that has none.
 	Base string
 	// Version is the version the working tree is to be released as; it
@@ -129,13 +129,15 @@ func APICheck(ctx context.Context, o APIOptions) error {
 	return nil
 }
 
-// previousRelease is the highest version below version that dir is tagged
-// with, or "".
+// previousRelease is the highest version up to version that dir is tagged
+// with, or "": while releasing, the one before (the new tag does not exist
+// yet); between releases, the last one, so that make apicheck reports
+// every breaking change since.
 func previousRelease(tags []string, dir, version string) string {
 	best := ""
 	for _, t := range tags {
 		v, ok := strings.CutPrefix(t, dir+"/")
-		if !ok || CheckVersion(v) != nil || semver.Compare(v, version) >= 0 {
+		if !ok || CheckVersion(v) != nil || semver.Compare(v, version) > 0 {
 			continue
 		}
 		if best == "" || semver.Compare(v, best) > 0 {

@@ -32,6 +32,12 @@ func TestAPICheckFlagsBreakingChanges(t *testing.T) {
 			want:   []string{"== core v0.1.1 against core/v0.1.0\nno API change", "apicheck: ok"},
 		},
 		{
+			name: "between releases: breaking changes since the last tag", tag: true, version: "v0.1.0",
+			change:  "package core\n\n// B replaces A.\nfunc B() {}\n",
+			want:    []string{"== core v0.1.0 against core/v0.1.0", "incompatible: A: removed"},
+			wantErr: "breaking API changes in core",
+		},
+		{
 			name: "added func is compatible", version: "v0.1.0",
 			change: "package core\n\n// A is part of the API.\nfunc A() {}\n\n// B is new.\nfunc B() {}\n",
 			want:   []string{"compatible:   B: added", "apicheck: ok"},
