@@ -266,7 +266,9 @@ func checkServes(t *testing.T, bin, addr, version string) {
 	go func() { done <- cmd.Wait() }()
 	defer func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && ctx.Err() == nil {
+			t.Errorf("the program failed: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("program output:\n%s", logs.String())
 		}

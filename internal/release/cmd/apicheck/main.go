@@ -1,5 +1,5 @@
 // Command apicheck compares each library module's exported API with its
-// previous release (or -base) and fails on a breaking change that the
+// last release tag (or -base) and fails on a breaking change that the
 // version does not allow. make apicheck runs it.
 package main
 
@@ -16,21 +16,27 @@ import (
 )
 
 func main() {
-	base := flag.String("base", "", "git ref to compare with (default: each module's previous release tag, else HEAD)")
+	base := flag.String("base", "", "git ref to compare with (default: each module's last release tag, else HEAD)")
 	version := flag.String("version", "", "version the tree is to be released as (default: core.Version)")
 	bin := flag.String("apidiff", "apidiff", "apidiff binary")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	root, err := release.FindRoot(".")
-	if err == nil && strings.ContainsRune(*bin, filepath.Separator) {
-		*bin, err = filepath.Abs(*bin)
-	}
-	if err == nil {
-		err = release.APICheck(ctx, release.APIOptions{Root: root, Base: *base, Version: *version, APIDiff: *bin, Out: os.Stdout})
-	}
-	if err != nil {
+	if err := run(*base, *version, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func run(base, version, bin string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root, err := release.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	if strings.ContainsRune(bin, filepath.Separator) {
+		if bin, err = filepath.Abs(bin); err != nil {
+			return fmt.Errorf("apidiff path: %w", err)
+		}
+	}
+	return release.APICheck(ctx, release.APIOptions{Root: root, Base: base, Version: version, APIDiff: bin, Out: os.Stdout})
 }

@@ -18,14 +18,18 @@ func main() {
 	check := flag.String("check", "make release-check", "command that must pass before the commit (split on spaces)")
 	remote := flag.String("remote", "origin", "remote named in the printed push command")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	root, err := release.FindRoot(".")
-	if err == nil {
-		err = release.Release(ctx, release.Options{Root: root, Version: *version, Check: strings.Fields(*check), Remote: *remote, Out: os.Stdout})
-	}
-	if err != nil {
+	if err := run(*version, *check, *remote); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func run(version, check, remote string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root, err := release.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	return release.Release(ctx, release.Options{Root: root, Version: version, Check: strings.Fields(check), Remote: remote, Out: os.Stdout})
 }
