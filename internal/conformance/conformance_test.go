@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/oryguard/oryguard/internal/conformance"
-	"github.com/oryguard/oryguard/internal/conformance/suite"
+	suite "github.com/oryguard/oryguard/core/conformance"
 )
 
 // TestConformance runs the whole table through every adapter, with the

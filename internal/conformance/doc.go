@@ -1,5 +1,5 @@
 // Package conformance runs oryguard's adapter conformance suite (package
-// suite) against every framework adapter: net/http (oryhttp), Gin (orygin),
+// core/conformance) against every framework adapter: net/http (oryhttp), Gin (orygin),
 // Echo (oryecho) and Fiber (oryfiber). It holds one suite.Target per
 // adapter; the test in this package calls suite.Run with all four, so one
 // table of cases proves that every adapter gives the same answer to the same

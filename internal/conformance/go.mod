@@ -8,7 +8,6 @@ require (
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gorilla/mux v1.8.1
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/ory/client-go v1.22.92
 	github.com/oryguard/oryguard/adapters/echo v0.1.0
 	github.com/oryguard/oryguard/adapters/fiber v0.1.0
 	github.com/oryguard/oryguard/adapters/gin v0.1.0
@@ -41,6 +40,7 @@ require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/ory/client-go v1.22.92 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect

@@ -10,7 +10,7 @@ import (
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
 	"github.com/oryguard/oryguard/internal/conformance"
-	"github.com/oryguard/oryguard/internal/conformance/suite"
+	suite "github.com/oryguard/oryguard/core/conformance"
 )
 
 // Regression tests for core bugs found while writing the adapters.

@@ -11,7 +11,7 @@ import (
 	orygin "github.com/oryguard/oryguard/adapters/gin"
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/internal/conformance/suite"
+	suite "github.com/oryguard/oryguard/core/conformance"
 )
 
 // Targets returns one suite.Target per adapter.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/core"
-	csuite "github.com/oryguard/oryguard/internal/conformance/suite"
+	csuite "github.com/oryguard/oryguard/core/conformance"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 )
 

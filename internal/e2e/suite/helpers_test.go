@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/core/orytest"
-	csuite "github.com/oryguard/oryguard/internal/conformance/suite"
+	csuite "github.com/oryguard/oryguard/core/conformance"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 	"github.com/oryguard/oryguard/internal/e2e/suite"
 )

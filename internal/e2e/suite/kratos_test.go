@@ -9,7 +9,7 @@ import (
 
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
-	csuite "github.com/oryguard/oryguard/internal/conformance/suite"
+	csuite "github.com/oryguard/oryguard/core/conformance"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 	"github.com/oryguard/oryguard/internal/e2e/suite"
 	"github.com/pquerna/otp/totp"

@@ -15,7 +15,7 @@ import (
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/internal/conformance"
-	csuite "github.com/oryguard/oryguard/internal/conformance/suite"
+	csuite "github.com/oryguard/oryguard/core/conformance"
 )
 
 // Target is one framework adapter. The refresh and logout routes are the

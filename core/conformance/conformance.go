@@ -1,4 +1,4 @@
-// Package suite is oryguard's adapter conformance suite: one table of
+// Package conformance is oryguard's adapter conformance suite: one table of
 // request/Ory-answer/route-policy cases that every framework adapter must
 // answer identically, byte for byte where it matters.
 //
@@ -9,7 +9,7 @@
 // case's explicit expectation, and then checks that all targets produced the
 // same result, printing a per-field diff when they do not. The whole table
 // runs twice: with the session cache off and with it on.
-package suite
+package conformance
 
 import (
 	"fmt"
