@@ -1,6 +1,7 @@
 package oryecho
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,14 @@ type Config struct {
 	// session. Nil means middleware.DefaultSkipper (never skip).
 	Skipper middleware.Skipper
 
+	// ErrorHandler answers a denied request. err is a *core.Denial: test it
+	// with errors.Is against core's sentinels (core.ErrNoSession, ...) and
+	// read its Status, Location and RetryAfter. An error it returns is the
+	// middleware's error, so it reaches Echo's HTTPErrorHandler (once);
+	// return nil after writing the answer yourself. Nil means
+	// DefaultErrorHandler, the guard's standard answer.
+	ErrorHandler func(c echo.Context, err error) error
+
 	// Options is the route policy (core.Optional, core.RequireAAL2, ...).
 	// Empty means a session is required.
 	Options []core.Option
@@ -33,14 +42,19 @@ func Middleware(guard *core.Guard, opts ...core.Option) echo.MiddlewareFunc {
 	return MiddlewareWithConfig(guard, Config{Options: opts})
 }
 
-// MiddlewareWithConfig is Middleware with a Skipper. An allowed request
-// reaches next with the session in both the Echo context and the request's
-// context; every other request is answered here and the middleware returns
-// nil (see the package documentation).
+// MiddlewareWithConfig is Middleware with a Skipper and an ErrorHandler.
+// An allowed request reaches next with the session in both the Echo
+// context and the request's context; every other request is handed to the
+// ErrorHandler, whose result the middleware returns (see the package
+// documentation).
 func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 	skip := cfg.Skipper
 	if skip == nil {
 		skip = middleware.DefaultSkipper
+	}
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
 	}
 	route := guard.Route(cfg.Options...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -52,11 +66,11 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 			req := core.RequestFromHTTP(r)
 			d := route.Authenticate(r.Context(), &req)
 			if !d.Allow {
-				return write(c, d)
+				return onError(c, d.Denial)
 			}
 			addHeader(c.Response().Header(), d.Header)
 			c.Set(SessionKey, d.Session)
-			c.SetRequest(r.WithContext(core.ContextWithSession(r.Context(), d.Session)))
+			c.SetRequest(r.WithContext(core.ContextWithDecision(r.Context(), d)))
 			return next(c)
 		}
 	}
@@ -69,6 +83,29 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 func Session(c echo.Context) (*client.Session, bool) {
 	s, ok := c.Get(SessionKey).(*client.Session)
 	return s, ok && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c echo.Context) error {
+	return core.SessionError(c.Request().Context())
+}
+
+// DefaultErrorHandler writes the guard's standard answer for a
+// *core.Denial (a 303 to Ory for browsers, JSON in Ory's error shape for
+// API clients, 429/5xx when Ory fails) and returns nil, so that Echo's
+// HTTPErrorHandler does not answer a second time. Any other error gets a
+// plain-text 500. Wrap it to render some denials yourself and leave the
+// rest to it.
+func DefaultErrorHandler(c echo.Context, err error) error {
+	var d *core.Denial
+	if !errors.As(err, &d) {
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		return c.Blob(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
+	}
+	return writeAnswer(c, d.Status, d.Header(), d.Body())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -100,10 +137,14 @@ func LogoutHandler(guard *core.Guard) echo.HandlerFunc {
 // that Echo's error handler does not answer a second time. (c.Blob is not
 // used: it would set an empty Content-Type on a redirect.)
 func write(c echo.Context, d core.Decision) error {
+	return writeAnswer(c, d.Status, d.Header, d.Body)
+}
+
+func writeAnswer(c echo.Context, status int, h http.Header, body []byte) error {
 	res := c.Response()
-	addHeader(res.Header(), d.Header)
-	res.WriteHeader(d.Status)
-	_, _ = res.Write(d.Body)
+	addHeader(res.Header(), h)
+	res.WriteHeader(status)
+	_, _ = res.Write(body)
 	return nil
 }
 

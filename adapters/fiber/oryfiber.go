@@ -1,6 +1,8 @@
 package oryfiber
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	client "github.com/ory/client-go"
@@ -19,6 +21,13 @@ type Config struct {
 	// skip.
 	Next func(c *fiber.Ctx) bool
 
+	// ErrorHandler answers a denied request. err is a *core.Denial: test it
+	// with errors.Is against core's sentinels (core.ErrNoSession, ...) and
+	// read its Status, Location and RetryAfter. An error it returns is the
+	// middleware's error, so it reaches the app's fiber.Config.ErrorHandler.
+	// Nil means DefaultErrorHandler, the guard's standard answer.
+	ErrorHandler fiber.ErrorHandler
+
 	// Options is the route policy (core.Optional, core.RequireAAL2, ...).
 	// Empty means a session is required.
 	Options []core.Option
@@ -33,8 +42,13 @@ func Middleware(guard *core.Guard, opts ...core.Option) fiber.Handler {
 
 // New returns the middleware for cfg. An allowed request continues with
 // c.Next() and the session in both c.Locals and the user context; every
-// other request is answered here.
+// other request is handed to the ErrorHandler, whose result the middleware
+// returns.
 func New(guard *core.Guard, cfg Config) fiber.Handler {
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
+	}
 	route := guard.Route(cfg.Options...)
 	return func(c *fiber.Ctx) error {
 		if cfg.Next != nil && cfg.Next(c) {
@@ -43,11 +57,11 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 		req := request(c)
 		d := route.Authenticate(c.UserContext(), &req)
 		if !d.Allow {
-			return write(c, d)
+			return onError(c, d.Denial)
 		}
 		addHeader(c, d.Header)
 		c.Locals(SessionKey, d.Session)
-		c.SetUserContext(core.ContextWithSession(c.UserContext(), d.Session))
+		c.SetUserContext(core.ContextWithDecision(c.UserContext(), d))
 		return c.Next()
 	}
 }
@@ -59,6 +73,29 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 func Session(c *fiber.Ctx) (*client.Session, bool) {
 	s, ok := c.Locals(SessionKey).(*client.Session)
 	return s, ok && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c *fiber.Ctx) error {
+	return core.SessionError(c.UserContext())
+}
+
+// DefaultErrorHandler writes the guard's standard answer for a
+// *core.Denial (a 303 to Ory for browsers, JSON in Ory's error shape for
+// API clients, 429/5xx when Ory fails) and returns nil. Any other error
+// gets a plain-text 500. Wrap it to render some denials yourself and leave
+// the rest to it.
+func DefaultErrorHandler(c *fiber.Ctx, err error) error {
+	var d *core.Denial
+	if !errors.As(err, &d) {
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.Status(fiber.StatusInternalServerError).SendString(utils.StatusMessage(fiber.StatusInternalServerError) + "\n")
+	}
+	return writeAnswer(c, d.Status, d.Header(), d.Body())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -113,8 +150,12 @@ func request(c *fiber.Ctx) core.Request {
 // default Content-Type to a redirect's empty body, so the response carries
 // exactly the headers the guard chose, as in the other adapters.)
 func write(c *fiber.Ctx, d core.Decision) error {
-	addHeader(c, d.Header)
-	return c.Status(d.Status).Send(d.Body)
+	return writeAnswer(c, d.Status, d.Header, d.Body)
+}
+
+func writeAnswer(c *fiber.Ctx, status int, h map[string][]string, body []byte) error {
+	addHeader(c, h)
+	return c.Status(status).Send(body)
 }
 
 func addHeader(c *fiber.Ctx, h map[string][]string) {

@@ -1,6 +1,7 @@
 package orygin
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -13,25 +14,75 @@ import (
 // application key collides with it; prefer Session to reading it directly.
 const SessionKey = "github.com/oryguard/oryguard/adapters/gin.session"
 
+// Config configures MiddlewareWithConfig.
+type Config struct {
+	// Skipper, when it returns true, lets the request through unchecked and
+	// without a session: Ory is not asked. Nil means never skip.
+	Skipper func(c *gin.Context) bool
+
+	// ErrorHandler answers a denied request; the middleware calls c.Abort()
+	// after it. err is a *core.Denial: test it with errors.Is against core's
+	// sentinels (core.ErrNoSession, ...) and read its Status, Location and
+	// RetryAfter. Nil means DefaultErrorHandler, the guard's standard answer.
+	ErrorHandler func(c *gin.Context, err error)
+
+	// Options is the route policy (core.Optional, core.RequireAAL2,
+	// core.Check, ...). Empty means a session is required.
+	Options []core.Option
+}
+
 // Middleware protects the routes it is installed on with the guard under
 // the given route policy (no options: a session is required). An allowed
 // request continues with c.Next() and the session in both the Gin context
-// and c.Request's context; every other request is answered here and the
-// chain is aborted.
+// and c.Request's context; every other request is answered with
+// DefaultErrorHandler and the chain is aborted. It is MiddlewareWithConfig
+// with Options alone.
 func Middleware(guard *core.Guard, opts ...core.Option) gin.HandlerFunc {
-	route := guard.Route(opts...)
+	return MiddlewareWithConfig(guard, Config{Options: opts})
+}
+
+// MiddlewareWithConfig is Middleware with a Skipper and an ErrorHandler.
+func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
+	route := guard.Route(cfg.Options...)
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
+	}
 	return func(c *gin.Context) {
+		if cfg.Skipper != nil && cfg.Skipper(c) {
+			c.Next()
+			return
+		}
 		req := core.RequestFromHTTP(c.Request)
 		d := route.Authenticate(c.Request.Context(), &req)
 		if !d.Allow {
-			write(c, d)
+			onError(c, d.Denial)
+			c.Abort() // writing a response alone does not stop later handlers
 			return
 		}
 		addHeader(c.Writer.Header(), d.Header)
 		c.Set(SessionKey, d.Session)
-		c.Request = c.Request.WithContext(core.ContextWithSession(c.Request.Context(), d.Session))
+		c.Request = c.Request.WithContext(core.ContextWithDecision(c.Request.Context(), d))
 		c.Next()
 	}
+}
+
+// DefaultErrorHandler writes the guard's standard answer for a
+// *core.Denial (a 303 to Ory for browsers, JSON in Ory's error shape for
+// API clients, 429/5xx when Ory fails) and aborts the chain. Any other
+// error gets a plain-text 500. Wrap it to render some denials yourself and
+// leave the rest to it.
+func DefaultErrorHandler(c *gin.Context, err error) {
+	var d *core.Denial
+	if !errors.As(err, &d) {
+		c.Header("X-Content-Type-Options", "nosniff")
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
+		c.Abort()
+		return
+	}
+	addHeader(c.Writer.Header(), d.Header())
+	c.AbortWithStatus(d.Status)
+	_, _ = c.Writer.Write(d.Body())
 }
 
 // Session returns the session Middleware verified for this request. It
@@ -41,6 +92,14 @@ func Session(c *gin.Context) (*client.Session, bool) {
 	v, _ := c.Get(SessionKey)
 	s, ok := v.(*client.Session)
 	return s, ok && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c *gin.Context) error {
+	return core.SessionError(c.Request.Context())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate

@@ -2,39 +2,95 @@ package oryhttp
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 )
 
+// Config configures MiddlewareWithConfig.
+type Config struct {
+	// Skipper, when it returns true, lets the request through unchecked and
+	// without a session: Ory is not asked. Nil means never skip.
+	Skipper func(r *http.Request) bool
+
+	// ErrorHandler answers a denied request. err is a *core.Denial: test it
+	// with errors.Is against core's sentinels (core.ErrNoSession, ...) and
+	// read its Status, Location and RetryAfter. Nil means
+	// DefaultErrorHandler, the guard's standard answer.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Options is the route policy (core.Optional, core.RequireAAL2,
+	// core.Check, ...). Empty means a session is required.
+	Options []core.Option
+}
+
 // Middleware protects the handlers it wraps with the guard under the given
 // route policy. Allowed requests reach next with the session in their
-// context; every other request is answered here.
+// context; every other request is answered with DefaultErrorHandler. It is
+// MiddlewareWithConfig with Options alone.
 func Middleware(guard *core.Guard, opts ...core.Option) func(http.Handler) http.Handler {
-	route := guard.Route(opts...)
+	return MiddlewareWithConfig(guard, Config{Options: opts})
+}
+
+// MiddlewareWithConfig is Middleware with a Skipper and an ErrorHandler.
+func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http.Handler {
+	route := guard.Route(cfg.Options...)
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if cfg.Skipper != nil && cfg.Skipper(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			req := core.RequestFromHTTP(r)
 			d := route.Authenticate(r.Context(), &req)
 			if !d.Allow {
-				Write(w, d)
+				onError(w, r, d.Denial)
 				return
 			}
 			addHeader(w.Header(), d.Header)
-			if d.Session != nil {
-				r = r.WithContext(core.ContextWithSession(r.Context(), d.Session))
-			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(core.ContextWithDecision(r.Context(), d)))
 		})
 	}
 }
 
+// DefaultErrorHandler writes the guard's standard answer for a
+// *core.Denial (a 303 to Ory for browsers, JSON in Ory's error shape for
+// API clients, 429/5xx when Ory fails). Any other error gets a plain-text
+// 500. Wrap it to render some denials yourself and leave the rest to it.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	var d *core.Denial
+	if !errors.As(err, &d) {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	addHeader(w.Header(), d.Header())
+	w.WriteHeader(d.Status)
+	if body := d.Body(); len(body) > 0 {
+		_, _ = w.Write(body)
+	}
+}
+
 // Session returns the session the middleware verified for the request
-// whose context is ctx. It reports false when the middleware did not run or
-// the route is optional and there was no session.
+// whose context is ctx. It reports false when the middleware did not run
+// (or skipped the request), or the route is optional and there was no
+// session.
 func Session(ctx context.Context) (*client.Session, bool) {
 	return core.SessionFromContext(ctx)
+}
+
+// SessionError tells why the request whose context is ctx has no session:
+// nil when it has one, the *core.Denial on an optional route that ran
+// without one (errors.Is core.ErrNoSession: anonymous; core.ErrOryUnavailable
+// and the like: Ory failed), core.ErrNoSession when the middleware did not
+// run.
+func SessionError(ctx context.Context) error {
+	return core.SessionError(ctx)
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
