@@ -23,6 +23,7 @@ const (
 	reasonRateLimited = "Ory is rate-limiting session checks; try again later."
 	reasonUnavailable = "The session could not be verified because Ory is unavailable."
 	reasonTimeout     = "The session could not be verified in time."
+	reasonBusy        = "Too many session checks are in flight; try again shortly."
 
 	jsonType = "application/json; charset=utf-8"
 	textType = "text/plain; charset=utf-8"
@@ -40,12 +41,14 @@ const (
 	customDomain = "auth.example.com" // where Ory's redirect_browser_to points (an Ory Network custom domain)
 )
 
-// Cases is the conformance table.
+// Cases is the conformance table: the guard's answers (this file), the
+// attacks of security round 2 (cases_round2.go), and the config form's
+// error handler, skipping and app checks (denials.go).
 func Cases() []Case {
-	return append(baseCases(), round2Cases()...)
+	return append(append(answerCases(), round2Cases()...), denialCases()...)
 }
 
-func baseCases() []Case {
+func answerCases() []Case {
 	return []Case{
 		// --- no credential --------------------------------------------------
 		{
@@ -269,14 +272,14 @@ func baseCases() []Case {
 			Name:    "Optional/without credential",
 			Options: []core.Option{core.Optional()},
 			Request: get("/home", browser),
-			Want:    func(e *Env) Outcome { return anonymous() },
+			Want:    func(e *Env) Outcome { return anonymous(why("ErrNoSession", false)) },
 		},
 		{
 			Name:    "Optional/unknown cookie",
 			Options: []core.Option{core.Optional()},
 			Request: get("/home", acceptJSON, cookie(kratosCookie, "optional-unknown")),
 			Want: func(e *Env) Outcome {
-				return anonymous(whoamiCookie(kratosCookie + "=" + e.Cred("optional-unknown")))
+				return anonymous(why("ErrNoSession", true), whoamiCookie(kratosCookie+"="+e.Cred("optional-unknown")))
 			},
 		},
 		{
@@ -285,7 +288,7 @@ func baseCases() []Case {
 			Setup:   replyAll(orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500}}`)}),
 			Request: get("/home", browser, cookie(kratosCookie, "optional-500")),
 			Want: func(e *Env) Outcome {
-				return anonymous(whoamiCookie(kratosCookie + "=" + e.Cred("optional-500")))
+				return anonymous(why("ErrOryUnavailable", false), whoamiCookie(kratosCookie+"="+e.Cred("optional-500")))
 			},
 		},
 		{
@@ -294,7 +297,7 @@ func baseCases() []Case {
 			Setup:   replyAll(rateLimited()),
 			Request: get("/home", browser, cookie(kratosCookie, "optional-429")),
 			Want: func(e *Env) Outcome {
-				return anonymous(whoamiCookie(kratosCookie + "=" + e.Cred("optional-429")))
+				return anonymous(why("ErrRateLimited", false), whoamiCookie(kratosCookie+"="+e.Cred("optional-429")))
 			},
 		},
 		{
@@ -698,15 +701,43 @@ func allowed(id, email string, ory ...orytest.Recorded) Outcome {
 	}
 }
 
-func anonymous(ory ...orytest.Recorded) Outcome {
+// anonymous is the protected handler running without a session; sessionErr
+// is what SessionError returned.
+func anonymous(sessionErr *Seen, ory ...orytest.Recorded) Outcome {
 	return Outcome{
-		Status:      200,
-		Body:        "protected handler ran without a session\n",
-		ContentType: ProtectedContentType,
-		HandlerRuns: 1,
+		Status:       200,
+		Body:         "protected handler ran without a session\n",
+		ContentType:  ProtectedContentType,
+		HandlerRuns:  1,
+		SessionError: sessionErr,
+		Ory:          ory,
+	}
+}
+
+// why is the *core.Denial SessionError returns on an optional route that
+// runs without a session.
+func why(reason string, api bool) *Seen { return &Seen{Reason: reason, Denial: true, API: api} }
+
+// custom is the suite's custom error page for a denial the ErrorHandler
+// got.
+func custom(d Seen, ory ...orytest.Recorded) Outcome {
+	return Outcome{
+		Status:      d.Status,
+		Body:        fmt.Sprintf("custom: %d %s\n", d.Status, d.Reason),
+		ContentType: PageContentType,
+		Errors:      []Seen{d},
 		Ory:         ory,
 	}
 }
+
+// denial is what the ErrorHandler should get.
+func denial(reason string, status int, api bool, loc *Location) Seen {
+	return Seen{Reason: reason, Denial: true, Status: status, API: api, Location: loc}
+}
+
+// loginAt is the fake Ory's browser login flow; kv are the decoded query
+// parameters, in pairs.
+func loginAt(e *Env, kv ...string) *Location { return toLogin(e, kv...).Location }
 
 // toLogin is a 303 to the fake Ory's browser login flow; kv are the
 // decoded query parameters, in pairs.

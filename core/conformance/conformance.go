@@ -12,6 +12,8 @@
 package conformance
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,13 +52,22 @@ type Target interface {
 	// Name names the adapter in test output, e.g. "gin".
 	Name() string
 
-	// Protected mounts the adapter's middleware, built with guard and opts,
-	// in front of a protected handler. The handler reads the session through
-	// the adapter's own accessor (orygin.Session, oryecho.Session, ...) and
-	// through core.SessionFromContext on the request's (or Fiber's user)
-	// context, passes both to probe.Observe, and answers 200 with
+	// Protected mounts the adapter's short form, Middleware(guard,
+	// opts...), in front of the protected handler: a handler that reads the
+	// session through the adapter's own accessor (orygin.Session,
+	// oryecho.Session, ...) and through core.SessionFromContext on the
+	// request's (or Fiber's user) context, and the adapter's SessionError
+	// accessor, passes all three to probe.Observe, and answers 200 with
 	// Content-Type ProtectedContentType and the body Observe returned.
 	Protected(guard *core.Guard, opts []core.Option, probe *Probe) Server
+
+	// ProtectedWithConfig mounts the adapter's config form
+	// (MiddlewareWithConfig, or New for Fiber) in front of the same
+	// protected handler, with Options cfg.Options and, when they are set,
+	// a Skipper (Next) that returns cfg.Skip(request path) and an
+	// ErrorHandler that calls cfg.ErrorHandler(err) and carries out the
+	// Page it returns (see Page).
+	ProtectedWithConfig(guard *core.Guard, cfg TargetConfig, probe *Probe) Server
 
 	// Refresh mounts the adapter's RefreshHandler.
 	Refresh(guard *core.Guard) Server
@@ -65,9 +76,60 @@ type Target interface {
 	Logout(guard *core.Guard) Server
 }
 
+// ErrorReturner is implemented by a Target whose framework takes errors
+// from middleware (Echo's HTTPErrorHandler, Fiber's Config.ErrorHandler).
+// Its ProtectedWithConfig sets the framework's own error handler to one
+// that calls probe.FrameworkError(err) and writes the Page it returns, and
+// its ErrorHandler returns err when the Page says Return. The suite then
+// checks that such an error reaches the framework's handler exactly once,
+// and that the default error handler never reaches it.
+type ErrorReturner interface {
+	Target
+	// ReturnsErrors marks the target; it does nothing.
+	ReturnsErrors()
+}
+
+// TargetConfig is the config form's settings, framework-neutral.
+type TargetConfig struct {
+	// Options is the route policy.
+	Options []core.Option
+	// Skip, when set, is the Skipper (Next): it skips the request whose
+	// URL path it returns true for. Nil: leave the Skipper unset.
+	Skip func(path string) bool
+	// ErrorHandler, when set, is what the adapter's ErrorHandler calls with
+	// the error it got. Nil: leave the ErrorHandler unset (the adapter's
+	// default).
+	ErrorHandler func(err error) Page
+}
+
+// Page is what a target's ErrorHandler does with the error it got.
+type Page struct {
+	// Default: pass err to the adapter's DefaultErrorHandler (and return
+	// what it returns).
+	Default bool
+	// Return: return err unrendered to the framework's own error handler
+	// (ErrorReturner targets only).
+	Return bool
+	// Otherwise: answer Status with Content-Type PageContentType and Body.
+	Status int
+	Body   []byte
+}
+
+// Write answers with the page on w (Content-Type PageContentType), for
+// targets whose framework hands out an http.ResponseWriter.
+func (p Page) Write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", PageContentType)
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(p.Body)
+}
+
 // ProtectedContentType is the Content-Type of the protected handler's
 // answer.
 const ProtectedContentType = "text/plain; charset=utf-8"
+
+// PageContentType is the Content-Type of the pages the suite's error
+// handlers render.
+const PageContentType = "text/html; charset=utf-8"
 
 // Lookup is one way of reading the session: what an accessor returned.
 type Lookup struct {
@@ -76,29 +138,170 @@ type Lookup struct {
 }
 
 // Read packs an accessor's two results, so that a target can write
-// probe.Observe(suite.Read(orygin.Session(c)), suite.Read(core.SessionFromContext(ctx))).
+// probe.Observe(conformance.Read(orygin.Session(c)), conformance.Read(core.SessionFromContext(ctx)), orygin.SessionError(c)).
 func Read(s *client.Session, ok bool) Lookup { return Lookup{s, ok} }
 
-// Probe records what the protected handler saw. It is safe for concurrent
-// use.
+// Probe records what the protected handler and the error handlers saw. It
+// is safe for concurrent use.
 type Probe struct {
-	mu       sync.Mutex
-	runs     int
-	accessor Lookup
-	context  Lookup
+	mu   sync.Mutex
+	seen Observation
+}
+
+// Observation is what a Probe recorded.
+type Observation struct {
+	// Runs counts the protected handler's runs.
+	Runs int
+	// Accessor and Context are what the adapter's accessor and
+	// core.SessionFromContext returned on the last run; SessionError what
+	// the adapter's SessionError accessor returned.
+	Accessor, Context Lookup
+	SessionError      error
+	// Errors are the errors the config form's ErrorHandler got, oldest
+	// first; FrameworkErrors those the framework's own error handler got.
+	Errors, FrameworkErrors []error
 }
 
 // Observe records one run of the protected handler and returns the body the
 // handler answers with.
-func (p *Probe) Observe(accessor, context Lookup) []byte {
+func (p *Probe) Observe(accessor, context Lookup, sessionErr error) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.runs++
-	p.accessor, p.context = accessor, context
+	p.seen.Runs++
+	p.seen.Accessor, p.seen.Context, p.seen.SessionError = accessor, context, sessionErr
 	if accessor.OK && accessor.Session != nil {
 		return []byte("protected handler ran with session " + accessor.Session.Id + "\n")
 	}
 	return []byte("protected handler ran without a session\n")
+}
+
+// FrameworkError records an error that reached the framework's own error
+// handler and returns the page it answers with: the denial's status (500
+// for any other error) and "framework: <status> <reason>".
+func (p *Probe) FrameworkError(err error) Page {
+	p.mu.Lock()
+	p.seen.FrameworkErrors = append(p.seen.FrameworkErrors, err)
+	p.mu.Unlock()
+	return render("framework", err)
+}
+
+// Take returns what the probe recorded and forgets it.
+func (p *Probe) Take() Observation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.seen
+	p.seen = Observation{}
+	return o
+}
+
+// errorHandler is the config's ErrorHandler for mode m: it records err on p
+// and tells the target what to do.
+func errorHandler(m ErrorMode, p *Probe) func(error) Page {
+	switch m {
+	case ErrorsDefault:
+		return func(error) Page { return Page{Default: true} }
+	case ErrorsPage, ErrorsReturn:
+		return func(err error) Page {
+			p.mu.Lock()
+			p.seen.Errors = append(p.seen.Errors, err)
+			p.mu.Unlock()
+			if m == ErrorsReturn {
+				return Page{Return: true}
+			}
+			return render("custom", err)
+		}
+	}
+	return nil
+}
+
+// render is a recognisable page for err: "<who>: <status> <reason>\n",
+// with the denial's status (500 for any other error).
+func render(who string, err error) Page {
+	status := http.StatusInternalServerError
+	var d *core.Denial
+	if errors.As(err, &d) && d.Status != 0 {
+		status = d.Status
+	}
+	return Page{Status: status, Body: []byte(fmt.Sprintf("%s: %d %s\n", who, status, ReasonName(err)))}
+}
+
+// Sentinels are core's sentinel errors by name.
+var Sentinels = []struct {
+	Name string
+	Err  error
+}{
+	{"ErrNoSession", core.ErrNoSession},
+	{"ErrAAL2Required", core.ErrAAL2Required},
+	{"ErrRefreshRequired", core.ErrRefreshRequired},
+	{"ErrForbidden", core.ErrForbidden},
+	{"ErrRateLimited", core.ErrRateLimited},
+	{"ErrOryUnavailable", core.ErrOryUnavailable},
+	{"ErrOryTimeout", core.ErrOryTimeout},
+	{"ErrBusy", core.ErrBusy},
+}
+
+// ReasonName names the sentinels err unwraps to (errors.Is), joined by
+// "+" should there be several; "" when none.
+func ReasonName(err error) string {
+	var names []string
+	for _, s := range Sentinels {
+		if errors.Is(err, s.Err) {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, "+")
+}
+
+// ErrAppCheck is the error of the suite's app check (verifiedEmail):
+// reachable with errors.Is from the denial.
+var ErrAppCheck = errors.New("conformance: verified email required")
+
+// Seen is what the suite compares of an error: which sentinel it unwraps
+// to, and for a *core.Denial what it carries.
+type Seen struct {
+	// Reason is ReasonName(err).
+	Reason string
+	// Denial reports whether err is a *core.Denial; the fields below are
+	// its own.
+	Denial     bool
+	Status     int
+	Location   *Location
+	RetryAfter int
+	API        bool
+	// AppError reports errors.Is(err, ErrAppCheck).
+	AppError bool
+}
+
+// See summarises err; nil for nil.
+func See(err error) *Seen {
+	if err == nil {
+		return nil
+	}
+	s := &Seen{Reason: ReasonName(err), AppError: errors.Is(err, ErrAppCheck)}
+	var d *core.Denial
+	if errors.As(err, &d) {
+		s.Denial, s.Status, s.RetryAfter, s.API = true, d.Status, d.RetryAfter, d.API
+		if d.Location != "" {
+			s.Location = ParseLocation(d.Location)
+		}
+	}
+	return s
+}
+
+func seeAll(errs []error) []Seen {
+	var out []Seen
+	for _, err := range errs {
+		out = append(out, *See(err))
+	}
+	return out
+}
+
+func (s *Seen) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("{%s denial=%v status=%d location=%s retry-after=%d api=%v app-error=%v}",
+		s.Reason, s.Denial, s.Status, s.Location, s.RetryAfter, s.API, s.AppError)
 }
 
 // Location is a parsed Location header. Query holds the decoded query
@@ -136,6 +339,13 @@ type Outcome struct {
 	// ContextSessionID is what the handler read through
 	// core.SessionFromContext on the request (or user) context.
 	ContextSessionID string
+	// SessionError is what the adapter's SessionError accessor returned on
+	// the handler's last run (nil: nil, or the handler did not run).
+	SessionError *Seen
+	// Errors are the errors the config form's ErrorHandler got (when the
+	// case sets one that records), FrameworkErrors those the framework's
+	// own error handler got (ErrorReturner targets), oldest first.
+	Errors, FrameworkErrors []Seen
 
 	// Ory is every request that reached the fake Ory, oldest first.
 	Ory []orytest.Recorded
@@ -176,18 +386,51 @@ const (
 	Logout                   // LogoutHandler
 )
 
+// ErrorMode is how the config form's ErrorHandler answers in a case.
+type ErrorMode uint8
+
+// Error modes.
+const (
+	// ErrorsUnset leaves the ErrorHandler unset.
+	ErrorsUnset ErrorMode = iota
+	// ErrorsDefault hands every error to the adapter's DefaultErrorHandler
+	// and records nothing: an app wrapping the default.
+	ErrorsDefault
+	// ErrorsPage records the error and renders the page
+	// "custom: <status> <reason>" with the denial's status.
+	ErrorsPage
+	// ErrorsReturn records the error and returns it to the framework's own
+	// error handler. Only ErrorReturner targets run such a case.
+	ErrorsReturn
+)
+
 // Case is one row of the table.
 type Case struct {
 	Name    string
 	Handler Handler
 	// Options is the route policy of the middleware.
 	Options []core.Option
+	// Skip and Errors configure the config form: its skip predicate on the
+	// request path and how its ErrorHandler answers. A case that sets
+	// either runs through ProtectedWithConfig alone. Any other Protected
+	// case runs three times, through the short form, the config form with
+	// no ErrorHandler, and the config form with an ErrorHandler that wraps
+	// DefaultErrorHandler (ErrorsDefault), and all three must give Want.
+	Skip   func(path string) bool
+	Errors ErrorMode
 	// Config adjusts the guard's configuration (which starts with OryURL
 	// set to the fake server and the run's cache setting).
 	Config func(e *Env, cfg *core.Config)
 	// Setup registers sessions and replies on e.Ory. Fault injection with
 	// ReplyAll is undone after the case.
 	Setup func(e *Env)
+	// Hold, when set, names a credential (e.Cred(Hold)) that a request sent
+	// first, in the background, through a short-form mount on the same
+	// guard, carries as X-Session-Token: Ory holds its answer back until
+	// Request has been served, so that one whoami lookup stays in flight
+	// meanwhile (the lookup limit). Only its request to Ory is part of the
+	// outcome.
+	Hold string
 	// Request builds the request; it is called once per request sent.
 	Request func(e *Env) *http.Request
 	// Repeat sends the request this many times through the same app and
@@ -216,7 +459,9 @@ type Step struct {
 }
 
 // Run runs every case of Cases through every target, once with the session
-// cache off and once with it on.
+// cache off and once with it on. An adapter module's own test calls it with
+// its one target; internal/conformance calls it with all of them, which
+// also checks that they answer alike.
 func Run(t *testing.T, targets ...Target) {
 	t.Helper()
 	RunCases(t, Cases(), targets...)
@@ -226,7 +471,7 @@ func Run(t *testing.T, targets ...Target) {
 func RunCases(t *testing.T, cases []Case, targets ...Target) {
 	t.Helper()
 	if len(targets) == 0 {
-		t.Fatal("suite: no targets")
+		t.Fatal("conformance: no targets")
 	}
 	ory := orytest.NewServer()
 	defer ory.Close()
@@ -256,63 +501,104 @@ func RunCases(t *testing.T, cases []Case, targets ...Target) {
 	}
 }
 
-func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Client, targets []Target) {
+// mount is one way a case mounts the protected handler.
+type mount struct {
+	name   string
+	config bool // ProtectedWithConfig rather than Protected
+	errors ErrorMode
+}
+
+func mounts(c Case) []mount {
+	switch {
+	case c.Handler != Protected:
+		return []mount{{name: "handler"}}
+	case c.Skip != nil || c.Errors != ErrorsUnset:
+		return []mount{{name: "config form", config: true, errors: c.Errors}}
+	}
+	return []mount{
+		{name: "short form"},
+		{name: "config form", config: true},
+		{name: "config form wrapping DefaultErrorHandler", config: true, errors: ErrorsDefault},
+	}
+}
+
+func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Client, all []Target) {
 	env.Ory.ReplyAll(nil)
 	defer env.Ory.ReplyAll(nil)
 	if c.Setup != nil {
 		c.Setup(env)
 	}
 	want := c.Want(env)
-	results := make([]Result, len(targets))
-	for i, tg := range targets {
-		cfg := core.Config{
-			OryURL:     env.OryURL,
-			HTTPClient: hc,
-			Cache:      cache,
-			Logger:     slog.New(slog.DiscardHandler),
-		}
-		if c.Config != nil {
-			c.Config(env, &cfg)
-		}
-		guard, err := core.New(cfg)
-		if err != nil {
-			t.Fatalf("%s: core.New: %v", tg.Name(), err)
-		}
-		probe := &Probe{}
-		servers := map[Handler]Server{}
-		mount := func(h Handler) Server {
-			if srv, ok := servers[h]; ok {
-				return srv
-			}
-			var srv Server
-			switch h {
-			case Refresh:
-				srv = tg.Refresh(guard)
-			case Logout:
-				srv = tg.Logout(guard)
-			default:
-				srv = tg.Protected(guard, c.Options, probe)
-			}
-			servers[h] = srv
-			return srv
-		}
-		env.Ory.Reset()
-		for _, st := range c.Before {
-			if err := step(mount(st.Handler), st, env); err != nil {
-				t.Fatalf("%s: before: %v", tg.Name(), err)
+	targets := all
+	if c.Errors == ErrorsReturn {
+		targets = nil
+		for _, tg := range all {
+			if _, ok := tg.(ErrorReturner); ok {
+				targets = append(targets, tg)
 			}
 		}
-		res, err := serve(mount(c.Handler), c, env, probe)
-		if err != nil {
-			t.Fatalf("%s: %v", tg.Name(), err)
-		}
-		results[i] = res
-		if diff := diffOutcome(want, res.Outcome); diff != "" {
-			t.Errorf("%s: result differs from the expectation (got vs want):\n%s", tg.Name(), diff)
+		if len(targets) == 0 {
+			t.Skip("no target returns errors to its framework")
 		}
 	}
-	if diff := diffTargets(targets, results); diff != "" {
-		t.Errorf("adapters disagree:\n%s", diff)
+	for _, m := range mounts(c) {
+		results := make([]Result, len(targets))
+		for i, tg := range targets {
+			cfg := core.Config{
+				OryURL:     env.OryURL,
+				HTTPClient: hc,
+				Cache:      cache,
+				Logger:     slog.New(slog.DiscardHandler),
+			}
+			if c.Config != nil {
+				c.Config(env, &cfg)
+			}
+			guard, err := core.New(cfg)
+			if err != nil {
+				t.Fatalf("%s: core.New: %v", tg.Name(), err)
+			}
+			probe := &Probe{}
+			servers := map[Handler]Server{}
+			mount := func(h Handler) Server {
+				if srv, ok := servers[h]; ok {
+					return srv
+				}
+				var srv Server
+				switch {
+				case h == Refresh:
+					srv = tg.Refresh(guard)
+				case h == Logout:
+					srv = tg.Logout(guard)
+				case m.config:
+					srv = tg.ProtectedWithConfig(guard, TargetConfig{Options: c.Options, Skip: c.Skip, ErrorHandler: errorHandler(m.errors, probe)}, probe)
+				default:
+					srv = tg.Protected(guard, c.Options, probe)
+				}
+				servers[h] = srv
+				return srv
+			}
+			var hold Server
+			if c.Hold != "" {
+				hold = tg.Protected(guard, nil, &Probe{})
+			}
+			env.Ory.Reset()
+			for _, st := range c.Before {
+				if err := step(mount(st.Handler), st, env); err != nil {
+					t.Fatalf("%s, %s: before: %v", tg.Name(), m.name, err)
+				}
+			}
+			res, err := serve(t, mount(c.Handler), hold, c, env, probe)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", tg.Name(), m.name, err)
+			}
+			results[i] = res
+			if diff := diffOutcome(want, res.Outcome); diff != "" {
+				t.Errorf("%s, %s: result differs from the expectation (got vs want):\n%s", tg.Name(), m.name, diff)
+			}
+		}
+		if diff := diffTargets(targets, results); diff != "" {
+			t.Errorf("%s: adapters disagree:\n%s", m.name, diff)
+		}
 	}
 }
 
@@ -336,7 +622,37 @@ func step(srv Server, st Step, env *Env) error {
 	return nil
 }
 
-func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
+func serve(t *testing.T, srv, hold Server, c Case, env *Env, probe *Probe) (Result, error) {
+	release, held := make(chan struct{}), make(chan struct{})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	if hold != nil {
+		env.Ory.Reply(env.Cred(c.Hold), orytest.Reply{Until: release, Body: []byte("{}")})
+		go func() {
+			defer close(held)
+			r := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/held", nil)
+			r.Header.Set("X-Session-Token", env.Cred(c.Hold))
+			if resp, err := hold(r); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+		for env.Ory.Calls() == 0 { // until Ory holds the lookup
+			select {
+			case <-held:
+				return Result{}, errors.New("the held request ended before it reached Ory")
+			case <-t.Context().Done():
+				return Result{}, errors.New("test ended while waiting for the held request")
+			case <-time.After(time.Millisecond):
+			}
+		}
+	} else {
+		close(held)
+	}
 	n := max(c.Repeat, 1)
 	var resp *http.Response
 	var body []byte
@@ -353,17 +669,23 @@ func serve(srv Server, c Case, env *Env, probe *Probe) (Result, error) {
 		}
 	}
 	res := ReadResponse(resp, body)
-	probe.mu.Lock()
-	res.HandlerRuns = probe.runs
-	if a := probe.accessor; a.OK && a.Session != nil {
+	seen := probe.Take()
+	res.HandlerRuns = seen.Runs
+	if a := seen.Accessor; a.OK && a.Session != nil {
 		res.SessionID = a.Session.Id
 		res.Email = Email(a.Session)
 	}
-	if cx := probe.context; cx.OK && cx.Session != nil {
+	if cx := seen.Context; cx.OK && cx.Session != nil {
 		res.ContextSessionID = cx.Session.Id
 	}
-	probe.mu.Unlock()
+	res.SessionError = See(seen.SessionError)
+	res.Errors, res.FrameworkErrors = seeAll(seen.Errors), seeAll(seen.FrameworkErrors)
 	res.Ory = env.Ory.Requests()
+	if hold != nil {
+		close(release) // Ory answers the held lookup
+		released = true
+		<-held
+	}
 	return res, nil
 }
 
@@ -472,6 +794,17 @@ func Show(v any) string {
 		return fmt.Sprintf("%q", v)
 	case *Location:
 		return v.String()
+	case *Seen:
+		return v.String()
+	case []Seen:
+		if len(v) == 0 {
+			return "<none>"
+		}
+		parts := make([]string, len(v))
+		for i := range v {
+			parts[i] = v[i].String()
+		}
+		return strings.Join(parts, " ")
 	case []orytest.Recorded:
 		if len(v) == 0 {
 			return "<no requests>"

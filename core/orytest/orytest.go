@@ -36,6 +36,9 @@ type Reply struct {
 	Delay time.Duration
 	// Hang holds the answer back until the client gives up.
 	Hang bool
+	// Until, when set, holds the answer back until it is closed (or the
+	// client gives up).
+	Until <-chan struct{}
 	// Truncate sends the headers and half of Body, then closes the
 	// connection.
 	Truncate bool
@@ -205,6 +208,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if reply.Hang {
 		<-r.Context().Done()
 		return
+	}
+	if reply.Until != nil {
+		select {
+		case <-reply.Until:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if reply.Delay > 0 {
 		select {
