@@ -101,7 +101,7 @@ func SessionError(c echo.Context) error {
 // rest to it.
 func DefaultErrorHandler(c echo.Context, err error) error {
 	var d *core.Denial
-	if !errors.As(err, &d) {
+	if !errors.As(err, &d) || d == nil {
 		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 		return c.Blob(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
 	}

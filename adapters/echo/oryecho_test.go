@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	client "github.com/ory/client-go"
 	oryecho "github.com/oryguard/oryguard/adapters/echo"
 	"github.com/oryguard/oryguard/core"
@@ -213,5 +214,47 @@ func TestRefreshAndLogoutHandlers(t *testing.T) {
 	}
 	if *calls != 0 {
 		t.Fatalf("HTTPErrorHandler ran %d times", *calls)
+	}
+}
+
+// An error the config's ErrorHandler returns reaches Echo's
+// HTTPErrorHandler exactly once, and Echo's default handler renders it
+// (here an *echo.HTTPError as {"message":...}); the protected handler never
+// runs. Behind Echo's RequestLogger with HandleError, which calls the error
+// handler itself, the default handler still answers once: it returns early
+// on a committed response.
+func TestErrorHandlerErrorReachesEchoOnce(t *testing.T) {
+	_, guard := setup(t)
+	for _, logger := range []bool{false, true} {
+		e := echo.New()
+		calls := countErrors(e)
+		var got error
+		if logger {
+			e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+				HandleError:   true,
+				LogStatus:     true,
+				LogValuesFunc: func(echo.Context, middleware.RequestLoggerValues) error { return nil },
+			}))
+		}
+		e.Use(oryecho.MiddlewareWithConfig(guard, oryecho.Config{
+			ErrorHandler: func(c echo.Context, err error) error {
+				got = err
+				return echo.NewHTTPError(http.StatusUnauthorized, "login required")
+			},
+		}))
+		ran := false
+		e.GET("/private", func(c echo.Context) error { ran = true; return c.String(http.StatusOK, "secret") })
+
+		rec := serve(e, httptest.NewRequest(http.MethodGet, "/private", nil))
+		want := 1
+		if logger {
+			want = 2 // RequestLogger calls it, then Echo calls it with the returned error
+		}
+		if *calls != want || ran || rec.Code != http.StatusUnauthorized || rec.Body.String() != "{\"message\":\"login required\"}\n" {
+			t.Fatalf("logger=%v: HTTPErrorHandler ran %d times (want %d), handler ran %v, answer %d %q", logger, *calls, want, ran, rec.Code, rec.Body)
+		}
+		if !errors.Is(got, core.ErrNoSession) {
+			t.Fatalf("ErrorHandler got %v, want core.ErrNoSession", got)
+		}
 	}
 }

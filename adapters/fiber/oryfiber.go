@@ -90,7 +90,7 @@ func SessionError(c *fiber.Ctx) error {
 // the rest to it.
 func DefaultErrorHandler(c *fiber.Ctx, err error) error {
 	var d *core.Denial
-	if !errors.As(err, &d) {
+	if !errors.As(err, &d) || d == nil {
 		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 		return c.Status(fiber.StatusInternalServerError).SendString(utils.StatusMessage(fiber.StatusInternalServerError) + "\n")

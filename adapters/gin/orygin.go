@@ -74,7 +74,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 // leave the rest to it.
 func DefaultErrorHandler(c *gin.Context, err error) {
 	var d *core.Denial
-	if !errors.As(err, &d) {
+	if !errors.As(err, &d) || d == nil {
 		c.Header("X-Content-Type-Options", "nosniff")
 		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
 		c.Abort()

@@ -65,7 +65,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 // 500. Wrap it to render some denials yourself and leave the rest to it.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	var d *core.Denial
-	if !errors.As(err, &d) {
+	if !errors.As(err, &d) || d == nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}

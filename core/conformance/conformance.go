@@ -1,14 +1,3 @@
-// Package conformance is oryguard's adapter conformance suite: one table of
-// request/Ory-answer/route-policy cases that every framework adapter must
-// answer identically, byte for byte where it matters.
-//
-// An adapter proves itself by implementing Target (a few lines that mount
-// its middleware, RefreshHandler and LogoutHandler in front of a probe
-// handler) and calling Run. Run serves every case through every target
-// against one fake Ory server (core/orytest), checks each result against the
-// case's explicit expectation, and then checks that all targets produced the
-// same result, printing a per-field diff when they do not. The whole table
-// runs twice: with the session cache off and with it on.
 package conformance
 
 import (

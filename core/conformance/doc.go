@@ -1,0 +1,55 @@
+// Package conformance is oryguard's adapter conformance suite: one table of
+// request / Ory answer / route policy cases that every framework adapter
+// must answer identically, byte for byte where it matters, in the manner of
+// gin-contrib/sessions' tester package. It uses only core, core/orytest,
+// client-go and the standard library, so any adapter module can import it
+// from its tests.
+//
+// # How a new adapter proves itself
+//
+// Write a Target in the adapter module's conformance_test.go and call Run:
+//
+//	func TestConformance(t *testing.T) { conformance.Run(t, target{}) }
+//
+// A Target is a handful of methods that each build a fresh app serving
+// every path (a catch-all route):
+//
+//   - Protected mounts the short form, Middleware(guard, opts...), in front
+//     of the protected handler, which calls probe.Observe with what the
+//     adapter's Session accessor, core.SessionFromContext and the adapter's
+//     SessionError accessor return, and answers 200 with
+//     ProtectedContentType and the bytes Observe returned.
+//   - ProtectedWithConfig mounts the config form with TargetConfig's
+//     Options, a Skipper (Next) that calls cfg.Skip with the request path
+//     when it is set, and an ErrorHandler that calls cfg.ErrorHandler(err)
+//     when it is set and carries out the Page it returns: the adapter's
+//     DefaultErrorHandler (Page.Default), return the error to the framework
+//     (Page.Return), or write Page.Status and Page.Body with
+//     PageContentType.
+//   - Refresh and Logout mount RefreshHandler and LogoutHandler.
+//
+// A framework that takes errors from middleware (Echo's HTTPErrorHandler,
+// Fiber's Config.ErrorHandler) also implements ErrorReturner: its
+// ProtectedWithConfig installs the framework's own error handler as one
+// that writes probe.FrameworkError(err), so the suite sees how often it
+// runs (once for an error the ErrorHandler returns, never for the default
+// answer).
+//
+// Serve requests the framework's own way: Recorder wraps an http.Handler;
+// Fiber uses app.Test. The targets of the four adapters in this repository
+// (adapters/*/conformance_test.go) are a few dozen lines each; copy one.
+//
+// # What Run checks
+//
+// Run serves every case through the targets against one fake Ory server
+// (core/orytest) and compares each Outcome with the case's explicit
+// expectation: status, Location, exact body and headers, what the handler
+// saw, what the ErrorHandler and the framework's error handler got (as
+// Seen: the sentinel, Status, Location, Retry-After, whether the app
+// check's error is reachable), and every request that reached Ory. A
+// plain case runs through the short form, the config form, and the config
+// form with an ErrorHandler wrapping DefaultErrorHandler; all three must
+// give the same bytes. With several targets, Run also checks that they all
+// produced the same result (internal/conformance does this for every
+// adapter). The whole table runs twice: with the session cache off and on.
+package conformance
