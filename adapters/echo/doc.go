@@ -16,23 +16,47 @@
 //	})
 //
 // Middleware returns an echo.MiddlewareFunc for e.Use, a group or a single
-// route; MiddlewareWithConfig adds Echo's usual Skipper. Route policies
-// (core.Optional, core.RequireAAL2, core.MaxAuthAge, core.ForceAPI,
-// core.ForceBrowser) are passed as options.
+// route; MiddlewareWithConfig takes a Config with Echo's usual Skipper, an
+// ErrorHandler and the Options. Route policies (core.Optional,
+// core.RequireAAL2, core.MaxAuthAge, core.ForceAPI, core.ForceBrowser,
+// core.Check) are passed as options.
 //
 // An allowed request reaches the next handler with the session stored twice:
 // in the Echo context under [SessionKey] (read it with [Session]) and in the
 // request's context (read it with core.SessionFromContext).
 //
-// A denied request (a 303 to Ory's login flow for browsers, JSON in Ory's
-// error shape for API clients, 429/5xx when Ory fails) is written by the
-// middleware itself, which then returns nil rather than an *echo.HTTPError.
-// This is deliberate: the guard's answer carries headers (Location,
-// Retry-After, Cache-Control) and a body in Ory's format that the default
-// HTTPErrorHandler would replace with {"message": ...}, and since the
-// response is already committed the global error handler is not run a
-// second time for it. Errors of the handlers behind the middleware are
-// returned unchanged, so they still reach the error handler.
+// A denied request goes to the ErrorHandler as a *core.Denial (errors.Is
+// against core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location
+// and RetryAfter for the renderer), and the middleware returns what it
+// returns. The default, DefaultErrorHandler, writes the guard's standard
+// answer (a 303 to Ory's login flow for browsers, JSON in Ory's error shape
+// for API clients, 429/5xx when Ory fails) and returns nil rather than an
+// *echo.HTTPError: that answer carries headers (Location, Retry-After,
+// Cache-Control) and a body in Ory's format that the default
+// HTTPErrorHandler would replace with {"message": ...}, and with nil the
+// global error handler does not run for it. An ErrorHandler of your own may
+// instead return an error (an *echo.HTTPError, or the denial itself): the
+// middleware hands it to Echo exactly once, and Echo's HTTPErrorHandler
+// renders it.
+//
+//	e.Use(oryecho.MiddlewareWithConfig(guard, oryecho.Config{
+//		ErrorHandler: func(c echo.Context, err error) error {
+//			var d *core.Denial
+//			if errors.As(err, &d) && !d.API && errors.Is(err, core.ErrNoSession) {
+//				return c.Render(http.StatusUnauthorized, "login.html", d.Location)
+//			}
+//			return oryecho.DefaultErrorHandler(c, err)
+//		},
+//	}))
+//
+// Middleware that calls c.Error itself (RequestLogger with HandleError)
+// runs the HTTPErrorHandler too; Echo's default returns early once the
+// response is committed, and a custom one should do the same. Errors of
+// the handlers behind the middleware are returned unchanged.
+//
+// On an optional route, SessionError(c) tells an anonymous visitor
+// (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and the
+// like).
 //
 // Every decision is made by package core; this package only translates it.
 package oryecho

@@ -17,15 +17,35 @@
 //
 // Middleware returns a fiber.Handler for app.Use, a group or a single
 // route; New takes a Config with Fiber's usual Next function to skip the
-// check for some requests. Route policies (core.Optional, core.RequireAAL2,
-// core.MaxAuthAge, core.ForceAPI, core.ForceBrowser) are passed as options.
+// check for some requests (Ory is not asked), an ErrorHandler and the
+// Options. Route policies (core.Optional, core.RequireAAL2,
+// core.MaxAuthAge, core.ForceAPI, core.ForceBrowser, core.Check) are passed
+// as options.
 //
 // An allowed request continues with c.Next() and the session stored twice:
 // in c.Locals under [SessionKey] (read it with [Session]) and in the user
 // context (c.UserContext(); read it with core.SessionFromContext). A denied
-// request is answered by the middleware (a 303 to Ory's login flow for
-// browsers, JSON in Ory's error shape for API clients, 429/5xx when Ory
-// fails) and the chain stops there.
+// request goes to the ErrorHandler as a *core.Denial (errors.Is against
+// core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location and
+// RetryAfter for the renderer) and the chain stops there; an error the
+// ErrorHandler returns goes to the app's fiber.Config.ErrorHandler. The
+// default, DefaultErrorHandler, writes the guard's standard answer (a 303
+// to Ory's login flow for browsers, JSON in Ory's error shape for API
+// clients, 429/5xx when Ory fails). Wrap it for the rest:
+//
+//	app.Use(oryfiber.New(guard, oryfiber.Config{
+//		ErrorHandler: func(c *fiber.Ctx, err error) error {
+//			var d *core.Denial
+//			if errors.As(err, &d) && !d.API && errors.Is(err, core.ErrNoSession) {
+//				return c.Status(fiber.StatusUnauthorized).Render("login", fiber.Map{"LoginURL": d.Location})
+//			}
+//			return oryfiber.DefaultErrorHandler(c, err)
+//		},
+//	}))
+//
+// On an optional route, SessionError(c) tells an anonymous visitor
+// (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and the
+// like).
 //
 // The request is read straight from fasthttp, without converting it to a
 // net/http request. Fiber reuses request memory once a handler returns; the

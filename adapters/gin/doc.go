@@ -18,15 +18,37 @@
 // Middleware returns a gin.HandlerFunc, so it goes anywhere Gin takes
 // middleware: r.Use, a group or a single route. Route policies
 // (core.Optional, core.RequireAAL2, core.MaxAuthAge, core.ForceAPI,
-// core.ForceBrowser) are passed to Middleware.
+// core.ForceBrowser, core.Check) are passed to Middleware.
+//
+// MiddlewareWithConfig takes a Config with a Skipper (requests it lets
+// through unchecked, without asking Ory), an ErrorHandler and the Options.
+// The ErrorHandler gets every denial as a *core.Denial (errors.Is against
+// core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location and
+// RetryAfter for the renderer), and the middleware aborts the chain after
+// it. Wrap DefaultErrorHandler, the guard's standard answer, for the rest:
+//
+//	r.Use(orygin.MiddlewareWithConfig(guard, orygin.Config{
+//		ErrorHandler: func(c *gin.Context, err error) {
+//			var d *core.Denial
+//			if errors.As(err, &d) && !d.API && errors.Is(err, core.ErrNoSession) {
+//				c.HTML(http.StatusUnauthorized, "login.html", gin.H{"LoginURL": d.Location})
+//				return
+//			}
+//			orygin.DefaultErrorHandler(c, err)
+//		},
+//	}))
+//
+// On an optional route, SessionError(c) tells an anonymous visitor
+// (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and the
+// like).
 //
 // An allowed request reaches the next handler with the session stored twice:
 // in the Gin context under [SessionKey] (read it with [Session]) and in
 // c.Request's context (read it with core.SessionFromContext), so plain
 // net/http code called from a Gin handler sees it too. A denied request is
-// answered by the middleware (a 303 to Ory's login flow for browsers, JSON
-// for API clients, 429/5xx when Ory fails) and the chain is aborted, so no
-// later handler runs.
+// answered by the ErrorHandler (by default a 303 to Ory's login flow for
+// browsers, JSON for API clients, 429/5xx when Ory fails) and the chain is
+// aborted, so no later handler runs.
 //
 // Every decision is made by package core; this package only translates it.
 package orygin

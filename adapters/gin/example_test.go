@@ -1,12 +1,17 @@
 package orygin_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"html"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	client "github.com/ory/client-go"
 	orygin "github.com/oryguard/oryguard/adapters/gin"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -48,4 +53,65 @@ func Example() {
 	// Output:
 	// 200 hello ada@example.com
 	// 303
+}
+
+// The config form: a custom error page for browsers, the guard's standard
+// answer for API clients, and an app rule (a verified email) as core.Check.
+func Example_customErrorPage() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("unverified", orytest.ActiveSession("s-1", "ada@example.com")) // no verified address
+	guard, err := core.New(core.Config{OryURL: ory.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	errUnverified := errors.New("verify your email address first")
+	verifiedEmail := core.Check(func(_ context.Context, s *client.Session) error {
+		for _, a := range s.Identity.VerifiableAddresses {
+			if a.Via == "email" && a.Verified {
+				return nil
+			}
+		}
+		return errUnverified
+	})
+	page := func(c *gin.Context, err error) {
+		var d *core.Denial
+		switch {
+		case !errors.As(err, &d) || d.API:
+			orygin.DefaultErrorHandler(c, err) // JSON for API clients
+		case errors.Is(err, errUnverified):
+			c.Data(http.StatusForbidden, "text/html; charset=utf-8", []byte("<p>Please verify your email address.</p>"))
+		case errors.Is(err, core.ErrNoSession):
+			c.Data(http.StatusUnauthorized, "text/html; charset=utf-8", []byte(`<a href="`+html.EscapeString(d.Location)+`">Sign in</a>`))
+		default:
+			orygin.DefaultErrorHandler(c, err)
+		}
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/verified", orygin.MiddlewareWithConfig(guard, orygin.Config{
+		ErrorHandler: page,
+		Options:      []core.Option{verifiedEmail},
+	}), func(c *gin.Context) { c.String(http.StatusOK, "welcome") })
+
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/verified", nil), // browser, no session
+		withHeader(httptest.NewRequest(http.MethodGet, "/verified", nil), "Cookie", "ory_kratos_session=unverified"),
+		withHeader(httptest.NewRequest(http.MethodGet, "/verified", nil), "Accept", "application/json"),
+	} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.ReplaceAll(rec.Body.String(), ory.URL, "ORY"))
+	}
+	// Output:
+	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
+	// 403 <p>Please verify your email address.</p>
+	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."}}
+}
+
+func withHeader(r *http.Request, k, v string) *http.Request {
+	r.Header.Set(k, v)
+	return r
 }

@@ -11,6 +11,29 @@
 // plugs into http.ServeMux, chi (r.Use) and gorilla/mux (r.Use) without glue.
 // Handlers read the session with Session(r.Context()). Route policies
 // (core.Optional, core.RequireAAL2, core.MaxAuthAge, core.ForceAPI,
-// core.ForceBrowser) are passed to Middleware. Every decision is made by
-// package core; this package only translates it.
+// core.ForceBrowser, core.Check) are passed to Middleware.
+//
+// MiddlewareWithConfig takes a Config with a Skipper (requests it lets
+// through unchecked, without asking Ory), an ErrorHandler and the Options.
+// The ErrorHandler gets every denial as a *core.Denial (errors.Is against
+// core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location and
+// RetryAfter for the renderer), so an app renders its own pages; wrap
+// DefaultErrorHandler, the guard's standard answer, for the rest:
+//
+//	mw := oryhttp.MiddlewareWithConfig(guard, oryhttp.Config{
+//		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+//			var d *core.Denial
+//			if errors.As(err, &d) && !d.API && errors.Is(err, core.ErrNoSession) {
+//				renderLoginPage(w, d.Location) // your page, linking to Ory's login flow
+//				return
+//			}
+//			oryhttp.DefaultErrorHandler(w, r, err)
+//		},
+//	})
+//
+// On an optional route, SessionError(r.Context()) tells an anonymous
+// visitor (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and
+// the like).
+//
+// Every decision is made by package core; this package only translates it.
 package oryhttp

@@ -3,8 +3,8 @@ package conformance_test
 import (
 	"testing"
 
-	"github.com/oryguard/oryguard/internal/conformance"
 	suite "github.com/oryguard/oryguard/core/conformance"
+	"github.com/oryguard/oryguard/internal/conformance"
 )
 
 // TestConformance runs the whole table through every adapter, with the

@@ -8,9 +8,9 @@ import (
 	"unsafe"
 
 	"github.com/oryguard/oryguard/core"
+	suite "github.com/oryguard/oryguard/core/conformance"
 	"github.com/oryguard/oryguard/core/orytest"
 	"github.com/oryguard/oryguard/internal/conformance"
-	suite "github.com/oryguard/oryguard/core/conformance"
 )
 
 // Regression tests for core bugs found while writing the adapters.

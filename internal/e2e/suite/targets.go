@@ -14,8 +14,8 @@ import (
 	orygin "github.com/oryguard/oryguard/adapters/gin"
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/internal/conformance"
 	csuite "github.com/oryguard/oryguard/core/conformance"
+	"github.com/oryguard/oryguard/internal/conformance"
 )
 
 // Target is one framework adapter. The refresh and logout routes are the
