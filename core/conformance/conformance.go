@@ -183,9 +183,10 @@ func (p *Probe) Take() Observation {
 	return o
 }
 
-// errorHandler is the config's ErrorHandler for mode m: it records err on p
-// and tells the target what to do.
-func errorHandler(m ErrorMode, p *Probe) func(error) Page {
+// ErrorHandler returns the TargetConfig.ErrorHandler for mode m (nil for
+// ErrorsUnset): it records the errors it gets on p (ErrorsPage,
+// ErrorsReturn) and tells the target what to do.
+func (p *Probe) ErrorHandler(m ErrorMode) func(error) Page {
 	switch m {
 	case ErrorsDefault:
 		return func(error) Page { return Page{Default: true} }
@@ -559,7 +560,7 @@ func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Cl
 				case h == Logout:
 					srv = tg.Logout(guard)
 				case m.config:
-					srv = tg.ProtectedWithConfig(guard, TargetConfig{Options: c.Options, Skip: c.Skip, ErrorHandler: errorHandler(m.errors, probe)}, probe)
+					srv = tg.ProtectedWithConfig(guard, TargetConfig{Options: c.Options, Skip: c.Skip, ErrorHandler: probe.ErrorHandler(m.errors)}, probe)
 				default:
 					srv = tg.Protected(guard, c.Options, probe)
 				}

@@ -143,13 +143,27 @@ type Apps struct {
 	guards []*core.Guard
 }
 
-// Protected mounts every adapter's middleware with opts.
+// Protected mounts every adapter's middleware (the short form) with opts.
 func (a *Apps) Protected(opts ...core.Option) *Mount {
 	m := &Mount{env: a.env}
 	for i, tg := range a.env.targets {
-		obs := &Observer{}
-		m.servers = append(m.servers, tg.Protected(a.guards[i], opts, obs))
-		m.observers = append(m.observers, obs)
+		probe := &csuite.Probe{}
+		m.servers = append(m.servers, tg.Protected(a.guards[i], opts, probe))
+		m.observers = append(m.observers, probe)
+	}
+	return m
+}
+
+// ProtectedWithConfig mounts every adapter's config form with opts and the
+// conformance suite's ErrorHandler in mode errors (csuite.ErrorsPage:
+// record the denial, render "custom: <status> <reason>").
+func (a *Apps) ProtectedWithConfig(errors csuite.ErrorMode, opts ...core.Option) *Mount {
+	m := &Mount{env: a.env}
+	for i, tg := range a.env.targets {
+		probe := &csuite.Probe{}
+		cfg := csuite.TargetConfig{Options: opts, ErrorHandler: probe.ErrorHandler(errors)}
+		m.servers = append(m.servers, tg.ProtectedWithConfig(a.guards[i], cfg, probe))
+		m.observers = append(m.observers, probe)
 	}
 	return m
 }
@@ -178,7 +192,7 @@ func (a *Apps) Logout() *Mount {
 type Mount struct {
 	env       *Env
 	servers   []csuite.Server
-	observers []*Observer
+	observers []*csuite.Probe
 }
 
 // Send serves a request built by req on every adapter, one after the
@@ -212,6 +226,8 @@ func (m *Mount) Serve(t testing.TB, req func(i int) *http.Request) Results {
 		if o := m.observers[i]; o != nil {
 			seen := o.Take()
 			r.HandlerRuns = seen.Runs
+			r.SessionError = csuite.See(seen.SessionError)
+			r.Errors, r.FrameworkErrors = seeAll(seen.Errors), seeAll(seen.FrameworkErrors)
 			if a := seen.Accessor; a.OK && a.Session != nil {
 				r.SessionID = a.Session.Id
 				r.Email = csuite.Email(a.Session)
@@ -323,6 +339,14 @@ func diffOutcome(want, got Outcome) string {
 		}
 	}
 	return b.String()
+}
+
+func seeAll(errs []error) []csuite.Seen {
+	var out []csuite.Seen
+	for _, err := range errs {
+		out = append(out, *csuite.See(err))
+	}
+	return out
 }
 
 // ParseLocation parses a Location header as the conformance suite does.

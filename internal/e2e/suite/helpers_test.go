@@ -31,6 +31,7 @@ const (
 	reasonAAL2        = "The session must be verified with a second factor."
 	reasonRefresh     = "The session must be re-authenticated."
 	reasonUnavailable = "The session could not be verified because Ory is unavailable."
+	reasonCheck       = "The session does not meet this route's requirements."
 
 	jsonType = "application/json; charset=utf-8"
 	textType = "text/plain; charset=utf-8"
@@ -59,14 +60,36 @@ func allowed(id, email, aal string, ory ...orytest.Recorded) suite.Outcome {
 	}, AAL: aal}
 }
 
-func anonymous(ory ...orytest.Recorded) suite.Outcome {
+// anonymous is the protected handler running without a session; sessionErr
+// is what the adapter's SessionError returned (see why).
+func anonymous(sessionErr *csuite.Seen, ory ...orytest.Recorded) suite.Outcome {
 	return suite.Outcome{Outcome: csuite.Outcome{
-		Status:      http.StatusOK,
-		Body:        "protected handler ran without a session\n",
-		ContentType: csuite.ProtectedContentType,
-		HandlerRuns: 1,
+		Status:       http.StatusOK,
+		Body:         "protected handler ran without a session\n",
+		ContentType:  csuite.ProtectedContentType,
+		HandlerRuns:  1,
+		SessionError: sessionErr,
+		Ory:          ory,
+	}}
+}
+
+// custom is the conformance suite's custom error page (csuite.ErrorsPage)
+// for the denial the ErrorHandler got.
+func custom(d csuite.Seen, ory ...orytest.Recorded) suite.Outcome {
+	return suite.Outcome{Outcome: csuite.Outcome{
+		Status:      d.Status,
+		Body:        fmt.Sprintf("custom: %d %s\n", d.Status, d.Reason),
+		ContentType: csuite.PageContentType,
+		Errors:      []csuite.Seen{d},
 		Ory:         ory,
 	}}
+}
+
+// why is the *core.Denial SessionError returns on an optional route that
+// runs without a session: its sentinel's name and whether the request was
+// answered as an API client.
+func why(reason string, api bool) *csuite.Seen {
+	return &csuite.Seen{Reason: reason, Denial: true, API: api}
 }
 
 // toLogin is a 303 to Kratos' browser login flow at host (the recording

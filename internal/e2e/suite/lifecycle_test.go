@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/core"
+	csuite "github.com/oryguard/oryguard/core/conformance"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 	"github.com/oryguard/oryguard/internal/e2e/suite"
 )
@@ -31,9 +32,12 @@ func TestSessionExpiry(t *testing.T) {
 			t.Fatalf("the session lives %s, want %s", life, lifespan)
 		}
 		m := e.Guards(t, nil).Protected()
+		// The app's own login page, rendered by the config form's ErrorHandler.
+		page := e.Guards(t, nil).ProtectedWithConfig(csuite.ErrorsPage)
 		browser, token := browserReq("/dashboard", browserCookies(e, bs.Jar)), tokenReq("/api/me", api.Token)
 		m.Send(t, browser).Expect(t, "browser, session alive", allowed(bs.SessionID, bs.Email, "aal1", whoamiCookie(bs.Cookie.Value)))
 		m.Send(t, token).Expect(t, "token, session alive", allowed(api.SessionID, api.Email, "aal1", whoamiToken(api.Token)))
+		page.Send(t, browser).Expect(t, "browser, session alive, config form", allowed(bs.SessionID, bs.Email, "aal1", whoamiCookie(bs.Cookie.Value)))
 
 		e.SleepUntil(t, later(sb.ExpiresAt, st.ExpiresAt).Add(time.Millisecond))
 		wantEnded(t, e, bs, api)
@@ -41,6 +45,9 @@ func TestSessionExpiry(t *testing.T) {
 		rs.Expect(t, "browser, session expired", with(toLogin(e.Ory.Host, "return_to", "/dashboard"), whoamiCookie(bs.Cookie.Value)))
 		m.Send(t, token).Expect(t, "token, session expired",
 			with(apiError(http.StatusUnauthorized, "", reasonNoSession, ""), whoamiToken(api.Token)))
+		login := toLogin(e.Ory.Host, "return_to", "/dashboard").Location
+		page.Send(t, browser).Expect(t, "browser, session expired, custom login page",
+			custom(csuite.Seen{Reason: "ErrNoSession", Denial: true, Status: http.StatusSeeOther, Location: login}, whoamiCookie(bs.Cookie.Value)))
 		// Kratos no longer counts the browser as signed in either: the login
 		// URL opens a flow.
 		wantFlow(t, intoKratos(t, e, bs.Jar, rs.First().RawLocation), "/dashboard", false, "aal1", "password")
@@ -118,7 +125,7 @@ func TestKratosStoppedAndStartedAgain(t *testing.T) {
 	off.required.Send(t, browser).Expect(t, down+", browser", browserError(http.StatusBadGateway, reasonUnavailable))
 	off.required.Send(t, token).Expect(t, down+", token", apiError(http.StatusBadGateway, "", reasonUnavailable, ""))
 	off.required.Send(t, jsonReq("/dashboard", cookies)).Expect(t, down+", JSON client", apiError(http.StatusBadGateway, "", reasonUnavailable, ""))
-	off.optional.Send(t, browser).Expect(t, down+", Optional route", anonymous())
+	off.optional.Send(t, browser).Expect(t, down+", Optional route", anonymous(why("ErrOryUnavailable", false)))
 	off.logout.Send(t, browserReq("/logout?return_to=%2Fbye", cookies)).Expect(t, down+", logout", browserError(http.StatusBadGateway, reasonUnavailable))
 	// The refresh route needs nothing from Kratos to answer.
 	off.refresh.Send(t, browserReq("/refresh-session?return_to=%2Fsettings", cookies)).

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/core/orytest"
 	csuite "github.com/oryguard/oryguard/core/conformance"
+	"github.com/oryguard/oryguard/core/orytest"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
 	"github.com/oryguard/oryguard/internal/e2e/suite"
 )
