@@ -44,6 +44,20 @@ func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
 		s, _ := oryecho.Session(c)
 		return c.JSON(http.StatusOK, ui.ProfileOf(s))
 	}, oryecho.Middleware(guard, core.ForceAPI()))
+	// A route with an app rule and a custom error page: browsers whose email
+	// is not verified see VerifyPage, every other denial the guard's answer.
+	e.GET("/verified", func(c echo.Context) error {
+		s, _ := oryecho.Session(c)
+		return c.Render(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
+	}, oryecho.MiddlewareWithConfig(guard, oryecho.Config{
+		ErrorHandler: func(c echo.Context, err error) error {
+			if ui.Unverified(err) {
+				return c.Render(http.StatusForbidden, ui.VerifyPage, nil)
+			}
+			return oryecho.DefaultErrorHandler(c, err)
+		},
+		Options: []core.Option{ui.VerifiedEmail},
+	}))
 	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
 	e.POST("/logout", oryecho.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {

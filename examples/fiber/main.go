@@ -43,6 +43,20 @@ func newApp(guard *core.Guard) *fiber.App {
 		s, _ := oryfiber.Session(c)
 		return c.JSON(ui.ProfileOf(s))
 	})
+	// A route with an app rule and a custom error page: browsers whose email
+	// is not verified see VerifyPage, every other denial the guard's answer.
+	app.Get("/verified", oryfiber.New(guard, oryfiber.Config{
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			if ui.Unverified(err) {
+				return c.Status(fiber.StatusForbidden).Render(ui.VerifyPage, nil)
+			}
+			return oryfiber.DefaultErrorHandler(c, err)
+		},
+		Options: []core.Option{ui.VerifiedEmail},
+	}), func(c *fiber.Ctx) error {
+		s, _ := oryfiber.Session(c)
+		return c.Render(ui.DashboardPage, ui.ProfileOf(s))
+	})
 	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
 	app.Post("/logout", oryfiber.LogoutHandler(guard)) // a form button: see README
 	flows := ui.NewFlows(guard.OryURL())

@@ -44,6 +44,21 @@ func newRouter(guard *core.Guard) *gin.Engine {
 		s, _ := orygin.Session(c)
 		c.JSON(http.StatusOK, ui.ProfileOf(s))
 	})
+	// A route with an app rule and a custom error page: browsers whose email
+	// is not verified see VerifyPage, every other denial the guard's answer.
+	r.GET("/verified", orygin.MiddlewareWithConfig(guard, orygin.Config{
+		ErrorHandler: func(c *gin.Context, err error) {
+			if ui.Unverified(err) {
+				c.HTML(http.StatusForbidden, ui.VerifyPage, nil)
+				return
+			}
+			orygin.DefaultErrorHandler(c, err)
+		},
+		Options: []core.Option{ui.VerifiedEmail},
+	}), func(c *gin.Context) {
+		s, _ := orygin.Session(c)
+		c.HTML(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
+	})
 	r.GET("/refresh-session", orygin.RefreshHandler(guard))
 	r.POST("/logout", orygin.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {

@@ -28,6 +28,22 @@ func newMux(guard *core.Guard) *http.ServeMux {
 	mux.Handle("GET /{$}", oryhttp.Middleware(guard, core.Optional())(http.HandlerFunc(home)))
 	mux.Handle("GET /dashboard", oryhttp.Middleware(guard)(http.HandlerFunc(dashboard)))
 	mux.Handle("GET /api/me", oryhttp.Middleware(guard, core.ForceAPI())(http.HandlerFunc(me)))
+	// A route with an app rule and a custom error page: browsers whose email
+	// is not verified see VerifyPage, every other denial the guard's answer.
+	mux.Handle("GET /verified", oryhttp.MiddlewareWithConfig(guard, oryhttp.Config{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if ui.Unverified(err) {
+				w.Header().Set("Content-Type", ui.HTML)
+				w.WriteHeader(http.StatusForbidden)
+				if err := ui.Render(w, ui.VerifyPage, nil); err != nil {
+					log.Print(err)
+				}
+				return
+			}
+			oryhttp.DefaultErrorHandler(w, r, err)
+		},
+		Options: []core.Option{ui.VerifiedEmail},
+	})(http.HandlerFunc(dashboard)))
 	mux.Handle("GET /refresh-session", oryhttp.RefreshHandler(guard))
 	mux.Handle("POST /logout", oryhttp.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
 )
@@ -20,6 +21,10 @@ const (
 	cookieValue = "fake-session-cookie"
 	email       = "ada@example.com"
 	sessionID   = "session-1"
+
+	verifiedCookie = "fake-verified-session-cookie"
+	verifiedEmail  = "bo@example.com"
+	verifiedID     = "session-2"
 )
 
 // Run starts a fake Ory server, builds the app with serve (which serves the
@@ -29,7 +34,10 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 	t.Helper()
 	ory := orytest.NewServer()
 	t.Cleanup(ory.Close)
-	ory.Session(cookieValue, orytest.ActiveSession(sessionID, email))
+	ory.Session(cookieValue, orytest.ActiveSession(sessionID, email)) // email not verified
+	verified := orytest.ActiveSession(verifiedID, verifiedEmail)
+	verified.Identity.VerifiableAddresses = []client.VerifiableIdentityAddress{{Value: verifiedEmail, Via: "email", Status: "completed", Verified: true}}
+	ory.Session(verifiedCookie, verified)
 	guard, err := core.New(core.Config{OryURL: ory.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +89,28 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 			t.Errorf("/api/me = %+v", p)
 		}
 	})
+	t.Run("verified: a verified email passes", func(t *testing.T) {
+		r := getWith(t, base+"/verified", "", verifiedCookie)
+		want(t, r, http.StatusOK, "text/html", verifiedEmail, verifiedID)
+	})
+	t.Run("verified: an unverified email gets the app's page, API clients the guard's JSON", func(t *testing.T) {
+		r := get(t, base+"/verified", "", true)
+		want(t, r, http.StatusForbidden, "text/html", `id="verify-email"`)
+		r = get(t, base+"/verified", "application/json", true)
+		want(t, r, http.StatusForbidden, "application/json")
+		var e struct{ Error struct{ Code int } }
+		decode(t, r, &e)
+		if e.Error.Code != http.StatusForbidden {
+			t.Errorf("error body = %+v", e)
+		}
+	})
+	t.Run("verified: without a session, the guard's login redirect", func(t *testing.T) {
+		r := get(t, base+"/verified", "", false)
+		want(t, r, http.StatusSeeOther, "")
+		if loc := r.Header.Get("Location"); !strings.Contains(loc, "return_to=%2Fverified") {
+			t.Errorf("Location = %q", loc)
+		}
+	})
 	t.Run("refresh and logout", func(t *testing.T) {
 		r := get(t, base+"/refresh-session?return_to=/dashboard", "", true)
 		want(t, r, http.StatusSeeOther, "")
@@ -113,7 +143,7 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 	})
 }
 
-var client = &http.Client{
+var httpClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
@@ -124,6 +154,16 @@ type response struct {
 
 func get(t *testing.T, rawURL, accept string, session bool) response {
 	t.Helper()
+	cookie := ""
+	if session {
+		cookie = cookieValue
+	}
+	return getWith(t, rawURL, accept, cookie)
+}
+
+// getWith is get with the session cookie value cookie ("" for none).
+func getWith(t *testing.T, rawURL, accept, cookie string) response {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -132,10 +172,10 @@ func get(t *testing.T, rawURL, accept string, session bool) response {
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	if session {
-		req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookie})
 	}
-	resp, err := client.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
