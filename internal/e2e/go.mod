@@ -3,14 +3,7 @@ module github.com/oryguard/oryguard/internal/e2e
 go 1.26.0
 
 require (
-	github.com/gin-gonic/gin v1.12.0
-	github.com/gofiber/fiber/v2 v2.52.15
-	github.com/labstack/echo/v4 v4.16.0
 	github.com/ory/client-go v1.22.92
-	github.com/oryguard/oryguard/adapters/echo v0.1.0
-	github.com/oryguard/oryguard/adapters/fiber v0.1.0
-	github.com/oryguard/oryguard/adapters/gin v0.1.0
-	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/oryguard/oryguard/internal/conformance v0.1.0
 	github.com/pquerna/otp v1.5.0
@@ -25,15 +18,18 @@ require (
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
+	github.com/gin-gonic/gin v1.12.0 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/gofiber/fiber/v2 v2.52.15 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
+	github.com/labstack/echo/v4 v4.16.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -42,6 +38,10 @@ require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/oryguard/oryguard/adapters/echo v0.1.0 // indirect
+	github.com/oryguard/oryguard/adapters/fiber v0.1.0 // indirect
+	github.com/oryguard/oryguard/adapters/gin v0.1.0 // indirect
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
