@@ -82,6 +82,7 @@ func denialCases() []Case {
 		{
 			Name:    "ErrorHandler/ErrAAL2Required: Ory's 403, browser",
 			Errors:  ErrorsPage,
+			Config:  allowCustomDomain,
 			Setup:   aal2FromOry("eh-aal2"),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-aal2")),
 			Want: func(e *Env) Outcome {

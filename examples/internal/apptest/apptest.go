@@ -204,7 +204,7 @@ func post(t *testing.T, rawURL, origin string) response {
 	}
 	req.Header.Set("Sec-Fetch-Site", site)
 	req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
-	resp, err := client.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
