@@ -87,6 +87,10 @@ type Config struct {
 	// credentials. Zero means DefaultMaxConcurrentLookups; negative means
 	// unlimited.
 	MaxConcurrentLookups int
+
+	// Observer receives decisions, cache lookups and whoami calls for
+	// metrics and traces (adapters/otel: oryotel.New()). Nil means none.
+	Observer Observer
 }
 
 // CacheConfig configures the session cache. The cache is off unless TTL is

@@ -44,6 +44,8 @@ type Guard struct {
 	stale time.Duration
 
 	keyers sync.Pool // *keyer
+
+	obs hook // Config.Observer; zero when none
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -99,6 +101,7 @@ func New(cfg Config) (*Guard, error) {
 	oc.HTTPClient = limitBodies(safeClient(cfg.HTTPClient))
 	oc.UserAgent = userAgent
 	g.api = client.NewAPIClient(oc)
+	g.observe(cfg.Observer, oc.HTTPClient)
 	return g, nil
 }
 
@@ -205,6 +208,12 @@ func (rt *Route) isAPI(r *Request) bool {
 // context: if it ends while Ory is being asked, Authenticate returns at once
 // (the shared lookup goes on under its own timeout for other callers).
 func (rt *Route) Authenticate(ctx context.Context, r *Request) Decision {
+	d := rt.authenticate(ctx, r)
+	rt.g.observeDecision(ctx, &d)
+	return d
+}
+
+func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 	g := rt.g
 	var c credential
 	g.cookies.extract(r, &c)

@@ -91,10 +91,12 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	if g.cache != nil {
 		if e, ok := g.cache.GetIfPresent(key); ok {
 			if now < e.fresh {
+				g.observeCache(ctx, e, true)
 				return result{kind: resultSession, session: e.session, cached: true}
 			}
 			cached = e
 		}
+		g.observeCache(ctx, cached, false)
 	}
 	fwd, ok := c.forward()
 	if !ok {
@@ -177,11 +179,13 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 		case g.sem <- struct{}{}:
 			defer func() { <-g.sem }()
 		default:
+			g.observeRefused(ctx)
 			g.logBusy(ctx)
 			return result{kind: resultBusy}
 		}
 	}
 	caller := ctx
+	ctx = g.whoamiStart(ctx)
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	req := g.api.FrontendAPI.ToSession(ctx)
@@ -200,6 +204,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	}
 	res := g.classify(ctx, s, resp, err)
 	g.backoff.observe(res.kind, res.retryAfter, sent.UnixNano(), g.now().UnixNano())
+	g.whoamiDone(ctx, caller, &res, resp, start)
 	if res.kind != resultSession && caller.Err() != nil {
 		// The caller left; Ory's answer (likely an aborted call) says
 		// nothing about the session or about Ory's health.
