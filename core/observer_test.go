@@ -178,6 +178,9 @@ func TestObserverStaleAndRefused(t *testing.T) {
 
 // With no Observer the hit path allocates no more than with a no-op one.
 func TestObserverAddsNoAllocationOnHit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not stable under the race detector")
+	}
 	ory := orytest.NewServer()
 	defer ory.Close()
 	ory.Session("good", orytest.ActiveSession("s1", "a@example.com"))

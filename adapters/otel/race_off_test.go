@@ -1,0 +1,5 @@
+//go:build !race
+
+package oryotel_test
+
+const raceEnabled = false
