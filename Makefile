@@ -122,7 +122,7 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, fiber, nethttp)
 # results and the machine they ran on are recorded in BENCHMARKS.md. Load goes
 # only to 127.0.0.1, with wrk when it can be installed, else a Go load loop.
 BENCH_FLAGS ?=
-bench: kratos ## benchmarks: core hit/miss, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
+bench: kratos ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)

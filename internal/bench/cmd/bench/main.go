@@ -75,6 +75,7 @@ func run() (int, error) {
 
 	var rows []bench.Row
 	rows = append(rows, bench.Micro(ctx, cfg)...)
+	rows = append(rows, bench.Telemetry(ctx, cfg)...)
 	for _, fw := range bench.Adapters {
 		if ctx.Err() == nil {
 			rows = append(rows, bench.AdapterThroughput(ctx, cfg, fw))
