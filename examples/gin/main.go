@@ -15,15 +15,20 @@ import (
 
 func main() {
 	env := ui.FromEnv()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	tel, err := newTelemetry()
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("listening on http://%s (Ory at %s)", env.Addr, env.OryURL)
-	log.Fatal(newRouter(guard).Run(env.Addr))
+	guard, err := core.New(guardConfig(env.OryURL, env.AppURL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s (Ory at %s; metrics at /metrics)", env.Addr, env.OryURL)
+	log.Fatal(newRouter(guard, tel.metrics).Run(env.Addr))
 }
 
-func newRouter(guard *core.Guard) *gin.Engine {
+// newRouter wires the routes; metrics, when not nil, serves /metrics.
+func newRouter(guard *core.Guard, metrics http.Handler) *gin.Engine {
 	r := gin.Default()
 	_ = r.SetTrustedProxies(nil) // no proxy in front: never read X-Forwarded-For
 	r.SetHTMLTemplate(ui.Templates())
@@ -59,6 +64,9 @@ func newRouter(guard *core.Guard) *gin.Engine {
 		s, _ := orygin.Session(c)
 		c.HTML(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
 	})
+	if metrics != nil {
+		r.GET("/metrics", gin.WrapH(metrics))
+	}
 	r.GET("/refresh-session", orygin.RefreshHandler(guard))
 	r.POST("/logout", orygin.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {

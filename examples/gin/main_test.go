@@ -12,7 +12,7 @@ import (
 func TestApp(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	apptest.Run(t, func(t *testing.T, guard *core.Guard) string {
-		srv := httptest.NewServer(newRouter(guard))
+		srv := httptest.NewServer(newRouter(guard, nil))
 		t.Cleanup(srv.Close)
 		return srv.URL
 	})
