@@ -4,9 +4,15 @@ go 1.26.0
 
 require (
 	github.com/ory/client-go v1.22.92
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
+	github.com/oryguard/oryguard/adapters/otel v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/oryguard/oryguard/internal/conformance v0.1.0
 	github.com/pquerna/otp v1.5.0
+	go.opentelemetry.io/otel v1.47.0
+	go.opentelemetry.io/otel/sdk v1.47.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
+	go.opentelemetry.io/otel/trace v1.47.0
 )
 
 require (
@@ -15,10 +21,13 @@ require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/gin-gonic/gin v1.12.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
@@ -41,7 +50,6 @@ require (
 	github.com/oryguard/oryguard/adapters/echo v0.1.0 // indirect
 	github.com/oryguard/oryguard/adapters/fiber v0.1.0 // indirect
 	github.com/oryguard/oryguard/adapters/gin v0.1.0 // indirect
-	github.com/oryguard/oryguard/adapters/nethttp v0.1.0 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
@@ -53,11 +61,14 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
@@ -68,6 +79,7 @@ replace (
 	github.com/oryguard/oryguard/adapters/fiber => ../../adapters/fiber
 	github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
 	github.com/oryguard/oryguard/adapters/nethttp => ../../adapters/nethttp
+	github.com/oryguard/oryguard/adapters/otel => ../../adapters/otel
 	github.com/oryguard/oryguard/core => ../../core
 	github.com/oryguard/oryguard/internal/conformance => ../conformance
 )
