@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -124,20 +125,20 @@ func OutcomeOf(d *Decision) Outcome {
 	case d.Allow:
 		return OutcomeAllowedAnonymous
 	}
-	switch d.Denial.Reason {
-	case ErrAAL2Required:
+	switch r := d.Denial.Reason; {
+	case errors.Is(r, ErrAAL2Required):
 		return OutcomeAAL2Required
-	case ErrRefreshRequired:
+	case errors.Is(r, ErrRefreshRequired):
 		return OutcomeRefreshRequired
-	case ErrForbidden:
+	case errors.Is(r, ErrForbidden):
 		return OutcomeForbidden
-	case ErrRateLimited:
+	case errors.Is(r, ErrRateLimited):
 		return OutcomeRateLimited
-	case ErrOryUnavailable:
+	case errors.Is(r, ErrOryUnavailable):
 		return OutcomeOryUnavailable
-	case ErrOryTimeout:
+	case errors.Is(r, ErrOryTimeout):
 		return OutcomeOryTimeout
-	case ErrBusy:
+	case errors.Is(r, ErrBusy):
 		return OutcomeBusy
 	}
 	return OutcomeNoSession

@@ -50,7 +50,7 @@ func Example() {
 				continue // every outcome is reported, from zero
 			}
 			outcome, _ := dp.Attributes.Value(oryotel.OutcomeKey)
-			fmt.Printf("%s{%s=%q} %d\n", m.Name, oryotel.OutcomeKey, outcome.Emit(), dp.Value)
+			fmt.Printf("%s{%s=%q} %d\n", m.Name, oryotel.OutcomeKey, outcome.String(), dp.Value)
 		}
 	}
 	// Unordered output:

@@ -127,7 +127,7 @@ func counts(t *testing.T, rm metricdata.ResourceMetrics, name string, key attrib
 	for _, dp := range sum.DataPoints {
 		v, _ := dp.Attributes.Value(key)
 		if dp.Value != 0 {
-			out[v.Emit()] += dp.Value
+			out[v.String()] += dp.Value
 		}
 	}
 	return out
@@ -153,12 +153,12 @@ func whoamiCalls(t *testing.T, rm metricdata.ResourceMetrics) map[string]uint64 
 		res, _ := dp.Attributes.Value(oryotel.WhoamiResultKey)
 		status := "-"
 		if v, ok := dp.Attributes.Value("http.response.status_code"); ok {
-			status = v.Emit()
+			status = v.String()
 		}
 		if dp.Count > 0 && dp.Sum <= 0 {
-			t.Errorf("whoami %s %s: durations sum to %v", res.Emit(), status, dp.Sum)
+			t.Errorf("whoami %s %s: durations sum to %v", res.String(), status, dp.Sum)
 		}
-		out[res.Emit()+" "+status] += dp.Count
+		out[res.String()+" "+status] += dp.Count
 	}
 	return out
 }
@@ -190,7 +190,7 @@ func (r *rig) scan() {
 	}
 	checkAttrs := func(where string, kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			check(where+" "+string(kv.Key), string(kv.Key)+"="+kv.Value.Emit())
+			check(where+" "+string(kv.Key), string(kv.Key)+"="+kv.Value.String())
 		}
 	}
 	rm := r.metrics()
@@ -417,7 +417,7 @@ func TestWhoamiSpanJoinsRequestTrace(t *testing.T) {
 			u, _ := url.Parse(r.guard.OryURL())
 			attrs := map[string]string{}
 			for _, kv := range w.Attributes() {
-				attrs[string(kv.Key)] = kv.Value.Emit()
+				attrs[string(kv.Key)] = kv.Value.String()
 			}
 			want := map[string]string{
 				"http.request.method": "GET", "server.address": u.Hostname(), "server.port": u.Port(),
@@ -469,7 +469,7 @@ func TestFailedCallSpanStatus(t *testing.T) {
 
 func hasAttr(kvs []attribute.KeyValue, key, value string) bool {
 	for _, kv := range kvs {
-		if string(kv.Key) == key && kv.Value.Emit() == value {
+		if string(kv.Key) == key && kv.Value.String() == value {
 			return true
 		}
 	}

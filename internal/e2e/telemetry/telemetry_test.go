@@ -159,7 +159,7 @@ func TestWhoamiSpanInIncomingTrace(t *testing.T) {
 		}
 		attrs := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		if attrs["http.response.status_code"] != "200" || attrs[oryotel.WhoamiResultKey] != "session" ||
 			attrs[oryotel.SessionIDKey] != tc.sessionID || attrs["url.full"] != proxy.URL+"/sessions/whoami" {
@@ -177,12 +177,12 @@ func TestWhoamiSpanInIncomingTrace(t *testing.T) {
 	for _, s := range ended {
 		seen = append(seen, s.Name(), s.Status().Description)
 		for _, kv := range s.Attributes() {
-			seen = append(seen, kv.Value.Emit())
+			seen = append(seen, kv.Value.String())
 		}
 		for _, e := range s.Events() {
 			seen = append(seen, e.Name)
 			for _, kv := range e.Attributes {
-				seen = append(seen, kv.Value.Emit())
+				seen = append(seen, kv.Value.String())
 			}
 		}
 	}
