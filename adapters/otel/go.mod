@@ -6,7 +6,7 @@ replace github.com/oryguard/oryguard/core => ../../core
 
 require (
 	github.com/ory/client-go v1.22.92
-	github.com/oryguard/oryguard/core v0.0.0
+	github.com/oryguard/oryguard/core v0.1.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
