@@ -97,7 +97,9 @@ type Config struct {
 // positive.
 //
 // Only positive answers are cached: an active session is kept for the
-// smaller of TTL and the time left until the session's own expires_at.
+// smallest of TTL, the time left until the session's own expires_at and
+// the Ory-Session-Cache-For Ory sent with it, counted from when the
+// question was sent.
 // Denials, errors and rate limits are never cached. The trade-off: a session
 // revoked in Ory (logout elsewhere, admin revocation) keeps working in this
 // process until its entry expires, at most TTL.
@@ -122,6 +124,15 @@ type CacheConfig struct {
 	// (5xx, unreachable, timeout, 429), never beyond the session's own
 	// expires_at, and with a log line each time.
 	StaleIfError time.Duration
+
+	// Shared, when set, is a session tier shared by every instance of the
+	// app (github.com/oryguard/oryguard/adapters/redis): looked up after
+	// this cache and before Ory, written with every answer from Ory, and
+	// told about logouts so every instance forgets them (ForgetSession does
+	// the same for sessions revoked through Ory's admin API). It needs TTL.
+	// A tier that is down or slow only costs whoami calls: it is never a
+	// reason to deny or to allow.
+	Shared SharedCache
 }
 
 // baseURL checks that raw is an absolute http(s) URL with a host and returns

@@ -10,7 +10,15 @@ package core
 // and for a native client's token). It is the one place where a credential
 // leaves the guard: a shared cache tier or a fleet-wide invalidation hooks
 // in here.
-func (g *Guard) forget(key sessionKey) {
+func (g *Guard) forget(c *credential) {
+	g.forgetKey(g.key(c))
+	g.forgetShared(c) // with a shared tier: the tier and every instance (shared.go)
+}
+
+// forgetKey is forget for one key. The key stays buried for one TTL (see
+// bury): a lookup that starts before Kratos has ended the session (a
+// browser has yet to follow the logout URL) is not cached either.
+func (g *Guard) forgetKey(key sessionKey) {
 	g.flightsMu.Lock()
 	defer g.flightsMu.Unlock()
 	if f, ok := g.flights[key]; ok {
@@ -18,18 +26,19 @@ func (g *Guard) forget(key sessionKey) {
 		delete(g.flights, key)
 	}
 	if g.cache != nil {
-		g.cache.Invalidate(key)
+		g.bury(key)
 	}
 }
 
 // store caches the session a lookup found, unless forget discarded the
-// lookup meanwhile. It holds flightsMu, as forget does, so that an entry
+// lookup or buried the key meanwhile, and reports whether it did. It holds flightsMu, as forget does, so that an entry
 // is never written after the forget that should have removed it.
-func (g *Guard) store(f *flight, key sessionKey, e *entry) {
+func (g *Guard) store(f *flight, key sessionKey, e *entry) bool {
 	g.flightsMu.Lock()
 	defer g.flightsMu.Unlock()
-	if f.discarded {
-		return
+	if f.discarded || e.fresh <= g.now().UnixNano() || g.buried(key) {
+		return false
 	}
 	g.cache.Set(key, e)
+	return true
 }

@@ -46,6 +46,7 @@ type Guard struct {
 	keyers sync.Pool // *keyer
 
 	obs hook // Config.Observer; zero when none
+	shared *sharedTier // nil without Cache.Shared
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -93,6 +94,11 @@ func New(cfg Config) (*Guard, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("oryguard: generate cache key: %w", err)
 	}
+	if s, err := g.initShared(cfg.Cache); err != nil {
+		return nil, err
+	} else if s != nil {
+		secret = s // the fleet's keys, so invalidations name entries here
+	}
 	g.keyers.New = func() any { return &keyer{h: hmac.New(sha256.New, secret)} }
 
 	oc := client.NewConfiguration()
@@ -102,6 +108,7 @@ func New(cfg Config) (*Guard, error) {
 	oc.UserAgent = userAgent
 	g.api = client.NewAPIClient(oc)
 	g.observe(cfg.Observer, oc.HTTPClient)
+	g.subscribeShared()
 	return g, nil
 }
 
@@ -381,8 +388,11 @@ type keyer struct {
 // key hashes the credential under the per-process secret. It allocates
 // nothing: hashers and buffers are pooled, and the buffer is wiped after use
 // so no credential stays in memory.
-func (g *Guard) key(c *credential) sessionKey {
-	k := g.keyers.Get().(*keyer)
+func (g *Guard) key(c *credential) sessionKey { return keyIn(&g.keyers, c) }
+
+// keyIn hashes the credential with a keyer from pool.
+func keyIn(pool *sync.Pool, c *credential) sessionKey {
+	k := pool.Get().(*keyer)
 	b := k.buf[:0]
 	switch c.kind {
 	case credToken, credBearer: // the same token, whichever header carried it
@@ -408,6 +418,6 @@ func (g *Guard) key(c *credential) sessionKey {
 		k.buf = nil
 	}
 	out := sessionKey(k.sum)
-	g.keyers.Put(k)
+	pool.Put(k)
 	return out
 }

@@ -48,7 +48,7 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credToken || c.kind == credBearer {
-		defer g.forget(g.key(&c)) // once Ory has answered: no lookup can re-cache it
+		defer g.forget(&c) // once Ory has answered: no lookup can re-cache it
 		return g.nativeLogout(ctx, r, c.token)
 	}
 	if !g.fromApp(r) {
@@ -56,7 +56,7 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	}
 	returnTo := queryParam(r.URI, "return_to")
 	if c.kind == credCookie {
-		g.forget(g.key(&c))
+		g.forget(&c)
 	}
 	loc, err := g.logoutURL(ctx, &c, returnTo)
 	switch {

@@ -102,8 +102,11 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	if !ok {
 		return result{kind: resultNoSession} // never ask Ory about garbage
 	}
+	if g.shared != nil && fwd.n != c.n {
+		return g.session(ctx, &fwd, at) // the fleet knows a credential by what Ory sees
+	}
 	var res result
-	if wait := g.backoff.wait(now); wait > 0 {
+	if wait := g.backoffWait(now); wait > 0 { // with a shared tier, fetch asks it first
 		res = result{kind: resultLimited, retryAfter: wait}
 	} else {
 		res = g.collapse(ctx, key, &fwd)
@@ -168,7 +171,7 @@ func (g *Guard) lead(ctx context.Context, key sessionKey, c *credential, f *flig
 		g.flightsMu.Unlock()
 		close(f.done)
 	}()
-	f.res = g.lookup(ctx, key, c, f)
+	f.res = g.fetch(ctx, key, c, f)
 	return f.res
 }
 
@@ -225,8 +228,11 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	}
 	if res.kind == resultSession && g.cache != nil {
 		exp := unixNano(*s.ExpiresAt)
-		fresh := min(unixNano(sent.Add(g.ttl)), exp)
-		g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
+		hint := cacheFor(resp.Header, sent) // Ory's own limit, if it sent one
+		fresh := min(unixNano(sent.Add(g.ttl)), exp, hint)
+		if g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp, hint)}) {
+			g.share(ctx, key, s, fresh)
+		}
 	}
 	return res
 }

@@ -163,7 +163,7 @@ func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (str
 	var c credential
 	if g.cookies.cookies(r.Cookies, &c) == credCookie {
 		c.kind = credCookie
-		g.forget(g.key(&c))
+		g.forget(&c)
 	}
 	return g.logoutURL(ctx, &c, returnTo)
 }

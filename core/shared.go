@@ -1,0 +1,363 @@
+package core
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	client "github.com/ory/client-go"
+)
+
+// SharedCache is a session tier shared by every instance of an app (a
+// fleet), such as the Redis tier in github.com/oryguard/oryguard/adapters/redis.
+// The guard asks it after its in-process cache and before Ory, writes every
+// answer from Ory to it, and tells it about logouts; it tells the guard what
+// other instances forgot.
+//
+// The raw credential never leaves core: keys are HMAC-SHA-256 digests that
+// core computes under the secrets KeySecrets returns, one key per secret,
+// the current secret first. Values are opaque bytes that hold a session
+// (with identity traits): the tier must encrypt and authenticate them
+// before they leave the process. Every method must return within a short
+// timeout of its own; an error is never a session, only a miss.
+type SharedCache interface {
+	// KeySecrets returns the secrets core derives shared keys under, the
+	// current one (which writes) first; every one reads. New calls it once;
+	// each must be at least MinSharedKeySecret bytes. Instances that share
+	// a secret share entries.
+	KeySecrets() [][]byte
+
+	// Get returns the value stored under the first of keys (one per key
+	// secret, in the same order) that holds one. (nil, nil) is a miss; a
+	// value that fails to decrypt must be reported as a miss, never passed
+	// on.
+	Get(ctx context.Context, keys [][]byte) ([]byte, error)
+
+	// Set stores value under key (derived under the current secret) for
+	// ttl, and records key under sid, the keyed hash of the session's ID,
+	// so that DeleteSessions can find it.
+	Set(ctx context.Context, key, sid, value []byte, ttl time.Duration) error
+
+	// Delete removes keys and tells every instance (this one included) to
+	// forget them (Invalidation.Keys).
+	Delete(ctx context.Context, keys [][]byte) error
+
+	// DeleteSessions removes every key recorded under the session hashes
+	// sids and tells every instance to forget those sessions
+	// (Invalidation.Sessions).
+	DeleteSessions(ctx context.Context, sids [][]byte) error
+
+	// Subscribe registers fn to be called with each invalidation from any
+	// instance, and with All set when the tier may have missed some (it
+	// lost its channel and got it back). fn must not block for long.
+	Subscribe(fn func(Invalidation))
+}
+
+// Invalidation tells a guard which in-process entries to drop.
+type Invalidation struct {
+	// Keys are shared keys (one per key secret of the sender) of
+	// credentials that logged out.
+	Keys [][]byte
+	// Sessions are keyed hashes of session IDs (one per key secret of the
+	// sender) that were revoked.
+	Sessions [][]byte
+	// All drops every entry: the instance may have missed invalidations.
+	All bool
+}
+
+// MinSharedKeySecret is the shortest key secret a SharedCache may return.
+const MinSharedKeySecret = 32
+
+// sharedTier is the guard's side of a SharedCache.
+type sharedTier struct {
+	c       SharedCache
+	secrets [][]byte
+	keyers  []sync.Pool // *keyer for secrets[1:]; secrets[0] is g.keyers
+	badAt   atomic.Int64
+}
+
+// initShared checks Cache.Shared and returns the secret the guard's keys
+// are derived under (nil: no shared tier, use a random one). With a shared
+// tier the in-process key is the current shared key, so the hit path does
+// no extra work and invalidations name in-process entries directly.
+func (g *Guard) initShared(cc CacheConfig) ([]byte, error) {
+	if cc.Shared == nil {
+		return nil, nil
+	}
+	if g.cache == nil {
+		return nil, fmt.Errorf("%w: Cache.Shared needs the in-process cache: set Cache.TTL too", ErrInvalidConfig)
+	}
+	secrets := cc.Shared.KeySecrets()
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: Cache.Shared returned no key secret", ErrInvalidConfig)
+	}
+	t := &sharedTier{c: cc.Shared, keyers: make([]sync.Pool, len(secrets)-1)}
+	for i, s := range secrets {
+		if len(s) < MinSharedKeySecret {
+			return nil, fmt.Errorf("%w: Cache.Shared key secret %d is %d bytes; it must be at least %d", ErrInvalidConfig, i, len(s), MinSharedKeySecret)
+		}
+		s = append([]byte(nil), s...)
+		t.secrets = append(t.secrets, s)
+		if i > 0 {
+			t.keyers[i-1].New = func() any { return &keyer{h: hmac.New(sha256.New, s)} }
+		}
+	}
+	g.shared = t
+	return t.secrets[0], nil
+}
+
+// subscribeShared starts listening to the fleet once the guard is built.
+func (g *Guard) subscribeShared() {
+	if g.shared != nil {
+		g.shared.c.Subscribe(g.invalidate)
+	}
+}
+
+// sharedKeys returns key (under the current secret) followed by the
+// credential's keys under the older secrets. It runs once per miss.
+func (g *Guard) sharedKeys(key sessionKey, c *credential) [][]byte {
+	keys := make([][]byte, 1, len(g.shared.secrets))
+	keys[0] = key[:]
+	for i := range g.shared.keyers {
+		k := keyIn(&g.shared.keyers[i], c)
+		keys = append(keys, k[:])
+	}
+	return keys
+}
+
+// sessionHashes returns the keyed hashes of a session ID, one per secret.
+func (t *sharedTier) sessionHashes(id string, n int) [][]byte {
+	out := make([][]byte, 0, n)
+	for _, s := range t.secrets[:n] {
+		m := hmac.New(sha256.New, s)
+		m.Write([]byte{'s'})
+		m.Write([]byte(id))
+		out = append(out, m.Sum(nil))
+	}
+	return out
+}
+
+// fetch is what one collapsed miss does: the shared tier first, then Ory.
+func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *flight) result {
+	if g.shared == nil {
+		return g.lookup(ctx, key, c, f)
+	}
+	if !g.buried(key) {
+		if res, ok := g.fromShared(ctx, key, c, f); ok {
+			return res
+		}
+	}
+	if wait := g.backoff.wait(g.now().UnixNano()); wait > 0 {
+		return result{kind: resultLimited, retryAfter: wait}
+	}
+	return g.lookup(ctx, key, c, f)
+}
+
+// backoffWait is backoff.wait for a lookup that missed the in-process
+// cache; with a shared tier the tier is asked first, inside the flight.
+func (g *Guard) backoffWait(now int64) int {
+	if g.shared != nil {
+		return 0
+	}
+	return g.backoff.wait(now)
+}
+
+// sharedVersion is the first byte of a value core hands the shared tier.
+const sharedVersion = 1
+
+// fromShared reads the shared tier. Anything but a well-formed, fresh,
+// usable session is a miss.
+func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f *flight) (result, bool) {
+	v, err := g.shared.c.Get(ctx, g.sharedKeys(key, c))
+	if err != nil || v == nil {
+		return result{}, false // the tier logs its own state changes
+	}
+	fresh, s, ok := decodeShared(v)
+	if !ok {
+		g.logBadShared(ctx)
+		return result{}, false
+	}
+	now := g.now()
+	if now.UnixNano() >= fresh || !usable(s, now) {
+		return result{}, false
+	}
+	exp := unixNano(*s.ExpiresAt)
+	g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
+	return result{kind: resultSession, session: s}, true
+}
+
+func decodeShared(v []byte) (int64, *client.Session, bool) {
+	if len(v) < 9 || v[0] != sharedVersion {
+		return 0, nil, false
+	}
+	fresh := int64(binary.BigEndian.Uint64(v[1:9])) //nolint:gosec // written by encodeShared from an int64
+	var s client.Session
+	if json.Unmarshal(v[9:], &s) != nil || s.Id == "" || s.ExpiresAt == nil {
+		return 0, nil, false
+	}
+	return fresh, &s, true
+}
+
+func encodeShared(s *client.Session, fresh int64) ([]byte, error) {
+	body, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("oryguard: encode session for the shared tier: %w", err)
+	}
+	v := make([]byte, 9, 9+len(body))
+	v[0] = sharedVersion
+	binary.BigEndian.PutUint64(v[1:9], uint64(fresh)) //nolint:gosec // fresh is a positive unix time
+	return append(v, body...), nil
+}
+
+// logBadShared logs an unreadable shared value at most once a minute.
+func (g *Guard) logBadShared(ctx context.Context) {
+	now := time.Now().UnixNano()
+	last := g.shared.badAt.Load()
+	if last != 0 && now-last < int64(time.Minute) || !g.shared.badAt.CompareAndSwap(last, now) {
+		return
+	}
+	g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: unreadable session in the shared tier; treated as a miss")
+}
+
+// share writes an answer from Ory, just cached in process, to the shared
+// tier for the same lifetime (until fresh).
+func (g *Guard) share(ctx context.Context, key sessionKey, s *client.Session, fresh int64) {
+	if g.shared == nil {
+		return
+	}
+	ttl := time.Duration(fresh - g.now().UnixNano())
+	v, err := encodeShared(s, fresh)
+	if err != nil || ttl <= 0 {
+		return
+	}
+	sid := g.shared.sessionHashes(s.Id, 1)[0]
+	_ = g.shared.c.Set(context.WithoutCancel(ctx), key[:], sid, v, ttl) // the tier logs its own state changes
+}
+
+// cacheFor reads Ory-Session-Cache-For (seconds) as the unix time until
+// which Ory lets its answer be reused, counted from sent; math.MaxInt64
+// when the header is absent or unreadable.
+func cacheFor(h http.Header, sent time.Time) int64 {
+	v := strings.TrimSpace(h.Get("Ory-Session-Cache-For"))
+	if v == "" {
+		return math.MaxInt64
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return math.MaxInt64
+	}
+	if n <= 0 {
+		return math.MinInt64
+	}
+	return unixNano(sent.Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second))
+}
+
+// bury replaces a cached entry with a tombstone for one TTL: while it
+// lives the credential is always checked with Ory, and no answer to a
+// question asked before it was buried is cached here or shared.
+func (g *Guard) bury(key sessionKey) {
+	g.cache.Set(key, &entry{evict: g.now().Add(g.ttl).UnixNano()}) // fresh 0: never served
+}
+
+// buried reports whether key has a tombstone.
+func (g *Guard) buried(key sessionKey) bool {
+	e, ok := g.cache.GetIfPresent(key)
+	return ok && e.session == nil
+}
+
+// forgetShared is forget's part for a shared tier: the credential's entry
+// leaves the tier, and every instance is told to forget it.
+func (g *Guard) forgetShared(c *credential) {
+	if g.shared == nil || c.kind == credNone || c.kind == credInvalid {
+		return
+	}
+	fwd, ok := c.forward()
+	if !ok {
+		return
+	}
+	key := g.key(&fwd)
+	if fwd.n != c.n {
+		g.forgetKey(key) // with a shared tier, entries are keyed by what Ory sees
+	}
+	if err := g.shared.c.Delete(context.Background(), g.sharedKeys(key, &fwd)); err != nil {
+		g.log.LogAttrs(context.Background(), slog.LevelWarn, "oryguard: could not tell the fleet about a logout; other instances forget it within the TTL",
+			slog.String("error", err.Error()))
+	}
+}
+
+// errNoSessionID is returned by ForgetSession for an empty ID.
+var errNoSessionID = errors.New("oryguard: ForgetSession needs a session ID")
+
+// ForgetSession drops every cached entry for the session with this ID, in
+// this process and, with a shared tier (CacheConfig.Shared), in the tier and
+// on every instance of the fleet. Call it after revoking a session through
+// Ory's admin API ("sign out everywhere", banning a user): Kratos tells
+// nobody, so without it the guard serves the session until its entries
+// expire (at most Cache.TTL). An error means the fleet may not have been
+// told; this process has forgotten the session all the same.
+func (g *Guard) ForgetSession(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return errNoSessionID
+	}
+	if g.cache == nil {
+		return nil
+	}
+	g.buryWhere(func(s *client.Session) bool { return s.Id == sessionID })
+	if g.shared == nil {
+		return nil
+	}
+	if err := g.shared.c.DeleteSessions(ctx, g.shared.sessionHashes(sessionID, len(g.shared.secrets))); err != nil {
+		return fmt.Errorf("oryguard: forget session in the shared tier: %w", err)
+	}
+	return nil
+}
+
+// invalidate applies an invalidation from the fleet.
+func (g *Guard) invalidate(inv Invalidation) {
+	if inv.All {
+		g.cache.InvalidateAll()
+		return
+	}
+	for _, k := range inv.Keys {
+		if len(k) == len(sessionKey{}) {
+			g.forgetKey(sessionKey(k)) // also discards a lookup in flight here
+		}
+	}
+	if len(inv.Sessions) == 0 {
+		return
+	}
+	g.buryWhere(func(s *client.Session) bool {
+		h := g.shared.sessionHashes(s.Id, 1)[0]
+		for _, want := range inv.Sessions {
+			if hmac.Equal(h, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// buryWhere buries every cached session that match selects.
+func (g *Guard) buryWhere(match func(*client.Session) bool) {
+	var keys []sessionKey
+	for k, e := range g.cache.All() {
+		if e.session != nil && match(e.session) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		g.bury(k)
+	}
+}
