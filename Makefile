@@ -9,7 +9,7 @@ LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
 # Library modules first; test modules last (they need Kratos and Chromium).
 LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/fiber adapters/otel adapters/redis
-TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/bench internal/release
+TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/fleet internal/bench internal/release
 MODULES      := $(LIB_MODULES) $(TEST_MODULES)
 # internal/tools/kratos is left out of tidy-check: its requirements are
 # Kratos' own (pinned by `go get -tool`), and tidying it needs a checksum

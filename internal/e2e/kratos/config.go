@@ -34,6 +34,8 @@ type configData struct {
 	UIURL             string
 	DefaultReturnURL  string
 	AllowedReturnURLs []string
+	CacheableSessions bool
+	CacheMaxAge       string
 }
 
 // writeConfig renders the Kratos configuration and the identity schema into
@@ -60,6 +62,10 @@ func writeConfig(dir string, opts Options, publicPort, adminPort int, dsn string
 		UIURL:             opts.UIURL,
 		DefaultReturnURL:  opts.DefaultReturnURL,
 		AllowedReturnURLs: opts.AllowedReturnURLs,
+		CacheableSessions: opts.CacheableSessions,
+	}
+	if opts.CacheableSessionsMaxAge > 0 {
+		data.CacheMaxAge = opts.CacheableSessionsMaxAge.String()
 	}
 	var buf bytes.Buffer
 	if err := configTemplate.Execute(&buf, data); err != nil {

@@ -45,6 +45,11 @@ type Options struct {
 	AllowedReturnURLs []string
 	// SessionLifespan is session.lifespan. Default: 1h.
 	SessionLifespan time.Duration
+	// CacheableSessions sets feature_flags.cacheable_sessions: whoami then
+	// answers with Ory-Session-Cache-For (the time left until the session
+	// expires, capped by CacheableSessionsMaxAge when that is positive).
+	CacheableSessions       bool
+	CacheableSessionsMaxAge time.Duration
 	// Persistent stores data in a SQLite file in the server's temporary
 	// folder instead of in memory, so that sessions survive Restart.
 	Persistent bool
