@@ -278,3 +278,15 @@ func newTestGuard(t *testing.T) *core.Guard {
 	}
 	return g
 }
+
+func TestFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Kratos and redis-server")
+	}
+	srv := kratos.StartT(t, kratos.Options{LogLevel: "error"})
+	rows := Fleet(t.Context(), tiny(t), srv)
+	wantNoErrors(t, rows)
+	if len(rows) != 4 {
+		t.Errorf("%d rows, want 4", len(rows))
+	}
+}

@@ -8,8 +8,11 @@ replace (
 	github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
 	github.com/oryguard/oryguard/adapters/nethttp => ../../adapters/nethttp
 	github.com/oryguard/oryguard/adapters/otel => ../../adapters/otel
+	github.com/oryguard/oryguard/adapters/redis => ../../adapters/redis
 	github.com/oryguard/oryguard/core => ../../core
+	github.com/oryguard/oryguard/internal/conformance => ../conformance
 	github.com/oryguard/oryguard/internal/e2e => ../e2e
+	github.com/oryguard/oryguard/internal/fleet => ../fleet
 )
 
 require (
@@ -22,8 +25,11 @@ require (
 	github.com/oryguard/oryguard/adapters/gin v0.1.0
 	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
 	github.com/oryguard/oryguard/adapters/otel v0.1.0
+	github.com/oryguard/oryguard/adapters/redis v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/oryguard/oryguard/internal/e2e v0.1.0
+	github.com/oryguard/oryguard/internal/fleet v0.1.0
+	github.com/redis/go-redis/v9 v9.23.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 )
@@ -48,7 +54,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
-	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -74,6 +80,7 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
@@ -83,5 +90,3 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
-
-replace github.com/oryguard/oryguard/internal/conformance => ../conformance

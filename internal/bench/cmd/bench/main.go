@@ -88,6 +88,9 @@ func run() (int, error) {
 			rows = append(rows, bench.Row{Section: "3 kratos", Figure: "start Kratos", Value: "error: " + err.Error(), Verdict: bench.Failed})
 		} else {
 			rows = append(rows, bench.Kratos(ctx, cfg, srv)...)
+			if ctx.Err() == nil {
+				rows = append(rows, bench.Fleet(ctx, cfg, srv)...)
+			}
 			if err := srv.Stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "bench: stop kratos:", err)
 			}
