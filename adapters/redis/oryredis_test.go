@@ -313,7 +313,9 @@ func TestRedisDownThenBack(t *testing.T) {
 	if err := rs.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(func() bool { return a.logs.count("reachable again") == 1 && b.logs.count("reachable again") == 1 && b.logs.count("channel back") == 1 }) {
+	if !eventually(func() bool {
+		return a.logs.count("reachable again") == 1 && b.logs.count("reachable again") == 1 && b.logs.count("channel back") == 1
+	}) {
 		t.Fatal("the tier did not notice Redis coming back")
 	}
 	// Back: sharing resumes (and both cleared their entries on reconnect).
