@@ -281,7 +281,7 @@ func logoutLatencies(ctx context.Context, apps []*fleet.Instance, srv *kratos.Se
 					}
 					if err != nil || st != http.StatusOK || time.Since(start) > 5*time.Second {
 						mu.Lock()
-						errs = append(errs, fmt.Errorf("waiting for a denial: status %d, %v", st, err))
+						errs = append(errs, fmt.Errorf("waiting for a denial: status %d: %w", st, err))
 						mu.Unlock()
 						return
 					}
