@@ -399,3 +399,24 @@ func TestSharedConfigErrors(t *testing.T) {
 		t.Fatal("ForgetSession accepted an empty session ID")
 	}
 }
+
+// A thief who adds a malformed session cookie beside a stolen one still
+// loses the session when its owner logs out elsewhere: with a shared tier
+// entries are keyed by the cookies Ory sees.
+func TestFleetLogoutIgnoresMalformedExtraCookies(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("good", orytest.ActiveSession("s1", "a@example.com"))
+	fleet := newFleet()
+	owner := sharedGuard(t, ory.URL, fleet.tier(secretA))
+	thief := sharedGuard(t, ory.URL, fleet.tier(secretA))
+	const padded = `ory_session_x=bad"value; ory_kratos_session=good`
+	if !allowed(thief, padded) || !allowed(owner, "ory_kratos_session=good") {
+		t.Fatal("denied")
+	}
+	ory.Reply("good", orytest.Reply{Status: http.StatusUnauthorized, Body: orytest.Unauthorized()})
+	owner.LogoutRedirect(context.Background(), browser("/logout", "ory_kratos_session=good"))
+	if allowed(thief, padded) {
+		t.Fatal("the padded credential outlived a fleet logout")
+	}
+}
