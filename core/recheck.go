@@ -36,7 +36,7 @@ func (g *Guard) recheck(ctx context.Context, c *credential, cached result, at ti
 	if !ok || g.backoff.wait(at.UnixNano()) > 0 {
 		return cached
 	}
-	res := g.collapse(ctx, g.key(c), &fwd)
+	res := g.collapse(g.skipShared(ctx), g.key(c), &fwd)
 	switch res.kind {
 	case resultSession, resultNoSession, resultAAL2, resultForbidden:
 		return res

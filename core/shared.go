@@ -154,7 +154,7 @@ func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *fli
 	if g.shared == nil {
 		return g.lookup(ctx, key, c, f)
 	}
-	if !g.buried(key) {
+	if ctx.Value(skipSharedKey{}) == nil && !g.buried(key) {
 		if res, ok := g.fromShared(ctx, key, c, f); ok {
 			return res
 		}
@@ -163,6 +163,17 @@ func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *fli
 		return result{kind: resultLimited, retryAfter: wait}
 	}
 	return g.lookup(ctx, key, c, f)
+}
+
+type skipSharedKey struct{}
+
+// skipShared marks a lookup that must ask Ory itself, such as recheck's:
+// the shared tier holds the same copy the in-process cache had.
+func (g *Guard) skipShared(ctx context.Context) context.Context {
+	if g.shared == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, skipSharedKey{}, true)
 }
 
 // backoffWait is backoff.wait for a lookup that missed the in-process
@@ -195,7 +206,7 @@ func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f
 	}
 	exp := unixNano(*s.ExpiresAt)
 	g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
-	return result{kind: resultSession, session: s}, true
+	return result{kind: resultSession, session: s, cached: true}, true // a copy: recheck may ask Ory
 }
 
 func decodeShared(v []byte) (int64, *client.Session, bool) {

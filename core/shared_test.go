@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
 )
@@ -418,5 +419,26 @@ func TestFleetLogoutIgnoresMalformedExtraCookies(t *testing.T) {
 	owner.LogoutRedirect(context.Background(), browser("/logout", "ory_kratos_session=good"))
 	if allowed(thief, padded) {
 		t.Fatal("the padded credential outlived a fleet logout")
+	}
+}
+
+// A session from the shared tier that fails a route's policy is asked
+// about again at Ory, not at the tier: the user may have just stepped up.
+func TestSharedCopyIsRecheckedAtOry(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	s := orytest.ActiveSession("s1", "a@example.com")
+	ory.Session("good", s)
+	fleet := newFleet()
+	a := sharedGuard(t, ory.URL, fleet.tier(secretA))
+	b := sharedGuard(t, ory.URL, fleet.tier(secretA))
+	if !allowed(a, "ory_kratos_session=good") {
+		t.Fatal("denied")
+	}
+	aal2 := client.AUTHENTICATORASSURANCELEVEL_AAL2
+	s.AuthenticatorAssuranceLevel = &aal2
+	ory.Session("good", s) // stepped up in Ory
+	if d := b.Route(core.RequireAAL2()).Authenticate(context.Background(), browser("/", "ory_kratos_session=good")); !d.Allow {
+		t.Fatalf("status %d: the shared aal1 copy was not rechecked at Ory", d.Status)
 	}
 }
