@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
-	github.com/oryguard/oryguard/adapters/nethttp v0.0.0
-	github.com/oryguard/oryguard/core v0.0.0
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
+	github.com/oryguard/oryguard/core v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 

@@ -3,10 +3,10 @@ module github.com/oryguard/oryguard/internal/fleet
 go 1.26.0
 
 require (
-	github.com/oryguard/oryguard/adapters/nethttp v0.0.0
-	github.com/oryguard/oryguard/adapters/redis v0.0.0
-	github.com/oryguard/oryguard/core v0.0.0
-	github.com/oryguard/oryguard/internal/e2e v0.0.0
+	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
+	github.com/oryguard/oryguard/adapters/redis v0.1.0
+	github.com/oryguard/oryguard/core v0.1.0
+	github.com/oryguard/oryguard/internal/e2e v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
