@@ -2,11 +2,8 @@ package core
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
-	"hash"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -99,7 +96,7 @@ func New(cfg Config) (*Guard, error) {
 	} else if s != nil {
 		secret = s // the fleet's keys, so invalidations name entries here
 	}
-	g.keyers.New = func() any { return &keyer{h: hmac.New(sha256.New, secret)} }
+	g.keyers.New = newKeyer(secret)
 
 	oc := client.NewConfiguration()
 	oc.Servers = client.ServerConfigurations{{URL: g.ory}}
@@ -376,48 +373,5 @@ func usable(s *client.Session, now time.Time) bool {
 	return true
 }
 
-// sessionKey is the HMAC-SHA-256 of a credential.
-type sessionKey [sha256.Size]byte
-
-type keyer struct {
-	h   hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
-}
-
-// key hashes the credential under the per-process secret. It allocates
-// nothing: hashers and buffers are pooled, and the buffer is wiped after use
-// so no credential stays in memory.
+// key hashes the credential under the per-process secret (key.go).
 func (g *Guard) key(c *credential) sessionKey { return keyIn(&g.keyers, c) }
-
-// keyIn hashes the credential with a keyer from pool.
-func keyIn(pool *sync.Pool, c *credential) sessionKey {
-	k := pool.Get().(*keyer)
-	b := k.buf[:0]
-	switch c.kind {
-	case credToken, credBearer: // the same token, whichever header carried it
-		b = append(b, 't')
-		b = append(b, c.token...)
-	default:
-		b = append(b, 'c')
-		for i := range c.n {
-			p := c.pair(i)
-			b = append(b, p.name...)
-			b = append(b, '=')
-			b = append(b, p.value...)
-			b = append(b, ';')
-		}
-	}
-	k.h.Reset()
-	k.h.Write(b)
-	k.h.Sum(k.sum[:0])
-	clear(b)
-	if cap(b) <= 2*MaxCredentialLength {
-		k.buf = b[:0]
-	} else {
-		k.buf = nil
-	}
-	out := sessionKey(k.sum)
-	pool.Put(k)
-	return out
-}

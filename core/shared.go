@@ -111,7 +111,7 @@ func (g *Guard) initShared(cc CacheConfig) ([]byte, error) {
 		s = append([]byte(nil), s...)
 		t.secrets = append(t.secrets, s)
 		if i > 0 {
-			t.keyers[i-1].New = func() any { return &keyer{h: hmac.New(sha256.New, s)} }
+			t.keyers[i-1].New = newKeyer(s)
 		}
 	}
 	g.shared = t
