@@ -58,7 +58,7 @@ func New(cfg Config) (*Guard, error) {
 		timeout: cfg.Timeout,
 		cookies: newCookieMatcher(cfg.SessionCookies),
 		log:     cfg.Logger,
-		now:     time.Now,
+		now:     newClock().now, // one clock read per request (clock.go)
 		flights: map[sessionKey]*flight{},
 	}
 	if g.redirectOrigins, err = redirectOrigins(ory, cfg.AllowedRedirectOrigins); err != nil {

@@ -70,8 +70,11 @@ func (g *Guard) initCache(cc CacheConfig) error {
 		// Run the cache's maintenance on the calling goroutine (amortised,
 		// rare) instead of waking a goroutine from the request path.
 		Executor: func(fn func()) { fn() },
+		// A coarse clock (clock.go): the guard checks deadlines itself, so
+		// otter's expiry only frees memory, never early.
+		Clock: cacheClock(),
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[sessionKey, *entry]) time.Duration {
-			return time.Duration(e.Value.evict - time.Now().UnixNano())
+			return time.Duration(e.Value.evict-time.Now().UnixNano()) + cacheClockResolution
 		}),
 	})
 	if err != nil {
