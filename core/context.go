@@ -23,10 +23,7 @@ func ContextWithSession(ctx context.Context, s *client.Session) context.Context 
 // It adds one context value: the session or denial pointer itself, with no
 // further allocation.
 func ContextWithDecision(ctx context.Context, d Decision) context.Context {
-	if d.Session == nil && d.Denial != nil {
-		return context.WithValue(ctx, ctxKey{}, d.Denial)
-	}
-	return context.WithValue(ctx, ctxKey{}, d.Session)
+	return context.WithValue(ctx, ctxKey{}, decisionValue(d))
 }
 
 // SessionFromContext returns the session the guard verified for this

@@ -42,7 +42,7 @@ type Guard struct {
 
 	keyers sync.Pool // *keyer
 
-	obs hook // Config.Observer; zero when none
+	obs    hook        // Config.Observer; zero when none
 	shared *sharedTier // nil without Cache.Shared
 }
 

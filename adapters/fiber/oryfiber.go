@@ -2,6 +2,7 @@ package oryfiber
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -54,8 +55,11 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 		if cfg.Next != nil && cfg.Next(c) {
 			return c.Next()
 		}
-		req := request(c)
+		cs := cookieSlices.Get().(*[]string)
+		req := request(c, (*cs)[:0])
 		d := route.Authenticate(c.UserContext(), &req)
+		clear((*cs)[:cap(*cs)])
+		cookieSlices.Put(cs)
 		if !d.Allow {
 			return onError(c, d.Denial)
 		}
@@ -103,7 +107,7 @@ func DefaultErrorHandler(c *fiber.Ctx, err error) error {
 // only) or the app's root.
 func RefreshHandler(guard *core.Guard) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		req := request(c)
+		req := request(c, nil)
 		return write(c, guard.RefreshRedirect(&req))
 	}
 }
@@ -118,17 +122,25 @@ func RefreshHandler(guard *core.Guard) fiber.Handler {
 // out through Ory's API (204). The credential leaves the guard's cache.
 func LogoutHandler(guard *core.Guard) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		req := request(c)
+		req := request(c, nil)
 		return write(c, guard.LogoutRedirect(c.UserContext(), &req))
 	}
 }
 
+// cookieSlices holds the slices of Cookie header values the middleware
+// hands to the guard, so that reading a request allocates nothing (a new
+// slice per request was one of the two allocations of a guarded request).
+// The guard keeps nothing of them beyond the call, and they are cleared
+// before they go back.
+var cookieSlices = sync.Pool{New: func() any { s := make([]string, 0, 4); return &s }}
+
 // request reads the guard's view of the request from fasthttp. The strings
 // point into fasthttp's buffers and are valid only during the handler; the
 // guard copies what it keeps. Every Cookie header is passed on, as net/http
-// does (c.Get would return only the first). Host is the Host header itself,
-// not c.Hostname(), which may follow X-Forwarded-Host.
-func request(c *fiber.Ctx) core.Request {
+// does (c.Get would return only the first), appended to cookies. Host is
+// the Host header itself, not c.Hostname(), which may follow
+// X-Forwarded-Host.
+func request(c *fiber.Ctx, cookies []string) core.Request {
 	r := core.Request{
 		Method:        c.Method(),
 		URI:           c.OriginalURL(),
@@ -141,8 +153,9 @@ func request(c *fiber.Ctx) core.Request {
 		Host:          utils.UnsafeString(c.Request().Host()), // the Host header, as net/http's Request.Host
 	}
 	for _, v := range c.Request().Header.PeekAll(fiber.HeaderCookie) {
-		r.Cookies = append(r.Cookies, utils.UnsafeString(v))
+		cookies = append(cookies, utils.UnsafeString(v))
 	}
+	r.Cookies = cookies
 	return r
 }
 

@@ -54,7 +54,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 				return
 			}
 			addHeader(w.Header(), d.Header)
-			next.ServeHTTP(w, r.WithContext(core.ContextWithDecision(r.Context(), d)))
+			next.ServeHTTP(w, core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
 		})
 	}
 }
