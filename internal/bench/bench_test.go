@@ -70,6 +70,28 @@ func TestMicro(t *testing.T) {
 	}
 }
 
+func TestInProcess(t *testing.T) {
+	rows := InProcess(t.Context(), tiny(t))
+	wantNoErrors(t, rows)
+	if len(rows) != 1+len(inprocAdapters) {
+		t.Errorf("%d rows, want %d", len(rows), 1+len(inprocAdapters))
+	}
+}
+
+func TestParseBenchLine(t *testing.T) {
+	const out = `goos: linux
+BenchmarkHit/nethttp-2   	 1000000	       612.5 ns/op	     320 B/op	       1 allocs/op
+PASS
+`
+	n, a, err := parseBenchLine(out)
+	if err != nil || n != 612.5 || a != 1 {
+		t.Errorf("parseBenchLine = %v, %v, %v", n, a, err)
+	}
+	if _, _, err := parseBenchLine("BenchmarkHit/core-2 100 5 ns/op\nPASS\n"); err == nil {
+		t.Error("no error without allocs/op")
+	}
+}
+
 func TestAdapters(t *testing.T) {
 	cfg := tiny(t)
 	for _, fw := range Adapters {

@@ -4,6 +4,7 @@
 //	go run ./cmd/bench                  # everything, about three minutes on 2 cores
 //	go run ./cmd/bench -load go         # the Go load loop instead of wrk
 //	go run ./cmd/bench -skip-kratos     # without the real Kratos
+//	go run ./cmd/bench -baseline main   # also before/after ratios of the hit path against main
 //
 // Every comparison interleaves its variants (A, B, A, B, ...) and compares
 // medians, so read the ratios first: absolute figures move with whatever
@@ -50,6 +51,7 @@ func run() (int, error) {
 		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.BinaryEnv+" or <repo>/.cache/bin/kratos)")
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
+		baseline   = flag.String("baseline", "", "also measure the in-process hit path of this git revision (a temporary worktree) side by side, for before/after ratios")
 	)
 	flag.Parse()
 
@@ -76,6 +78,18 @@ func run() (int, error) {
 	var rows []bench.Row
 	rows = append(rows, bench.Micro(ctx, cfg)...)
 	rows = append(rows, bench.Telemetry(ctx, cfg)...)
+	if ctx.Err() == nil {
+		rows = append(rows, bench.InProcess(ctx, cfg)...)
+	}
+	if *baseline != "" && ctx.Err() == nil {
+		b, err := bench.BuildBaseline(ctx, *baseline, os.Stderr)
+		if err != nil {
+			rows = append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + *baseline, Value: "error: " + err.Error(), Verdict: bench.Failed})
+		} else {
+			rows = append(rows, b.Compare(ctx, cfg)...)
+			b.Close()
+		}
+	}
 	for _, fw := range bench.Adapters {
 		if ctx.Err() == nil {
 			rows = append(rows, bench.AdapterThroughput(ctx, cfg, fw))
