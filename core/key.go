@@ -95,7 +95,8 @@ func keyIn(pool *sync.Pool, c *credential) sessionKey {
 // key hashes exactly the credential's bytes, in one pass and one Write.
 // The buffer is wiped after use, so no credential stays in memory.
 func (k *keyer) key(c *credential) sessionKey {
-	b := append(k.buf[:0], 0, 0, 0, 0) // the length, filled in below
+	b := k.buf[:0]
+	b = append(b, 0, 0, 0, 0) // the length, filled in below
 	switch c.kind {
 	case credToken, credBearer: // the same token, whichever header carried it
 		b = append(b, 't')

@@ -44,7 +44,7 @@ func TestRequestWithDecision(t *testing.T) {
 			if ok != tc.session || (ok && got != s) {
 				t.Errorf("SessionFromContext = %v, %v", got, ok)
 			}
-			if err := core.SessionError(r2.Context()); !errors.Is(err, tc.err) && err != tc.err {
+			if err := core.SessionError(r2.Context()); !errors.Is(err, tc.err) {
 				t.Errorf("SessionError = %v, want %v", err, tc.err)
 			}
 			if v := r2.Context().Value(otherKey{}); v != "v" {

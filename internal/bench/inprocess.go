@@ -120,7 +120,7 @@ func BuildBaseline(ctx context.Context, ref string, log io.Writer) (*Baseline, e
 	tree := filepath.Join(tmp, "tree")
 	b := &Baseline{Ref: ref, new: filepath.Join(tmp, "new.test"), old: filepath.Join(tmp, "old.test")}
 	b.cleanup = func() {
-		_ = exec.Command("git", "-C", root, "worktree", "remove", "--force", tree).Run()
+		_ = exec.CommandContext(context.WithoutCancel(ctx), "git", "-C", root, "worktree", "remove", "--force", tree).Run()
 		_ = os.RemoveAll(tmp)
 	}
 	run := func(dir string, args ...string) error {

@@ -143,7 +143,7 @@ func adapterBench(fw string, guarded bool) func(b *testing.B) {
 		default:
 			b.Fatalf("unknown framework %q", fw)
 		}
-		req, err := http.NewRequest(http.MethodGet, "http://app.example"+path, nil)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://app.example"+path, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
