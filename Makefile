@@ -8,7 +8,7 @@ KRATOS    := $(BIN)/kratos
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
 # Library modules first; test modules last (they need Kratos and Chromium).
-LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/fiber adapters/otel adapters/redis
+LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/echov5 adapters/fiber adapters/fiberv3 adapters/otel adapters/redis
 TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/fleet internal/bench internal/release
 MODULES      := $(LIB_MODULES) $(TEST_MODULES)
 # internal/tools/kratos is left out of tidy-check: its requirements are
@@ -101,8 +101,8 @@ FRAMEWORK ?= gin
 DEMO_LOG  := $(ROOT)/.cache/demo-kratos.log
 DEMO_URLS := $(ROOT)/.cache/demo-kratos.urls
 
-demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, fiber, nethttp) on http://127.0.0.1:4455
-	@test -f examples/$(FRAMEWORK)/main.go || { echo "FRAMEWORK=$(FRAMEWORK): use gin, echo, fiber or nethttp"; exit 2; }
+demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, fiberv3, nethttp) on http://127.0.0.1:4455
+	@test -f examples/$(FRAMEWORK)/main.go || { echo "FRAMEWORK=$(FRAMEWORK): use gin, echo, echov5, fiber, fiberv3 or nethttp"; exit 2; }
 	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev
 	@cd examples && go build -o $(BIN)/demo-$(FRAMEWORK) ./$(FRAMEWORK)
 	@pids=; trap 'kill $$pids 2>/dev/null || true; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \

@@ -182,9 +182,12 @@ func round2Cases() []Case {
 			},
 		},
 		{
+			// A tab: a control byte that is no cookie octet, yet one that
+			// fasthttp 1.69 (Fiber v3, and Fiber v2 beside it) lets through
+			// to the handler; it refuses \x01 while reading the headers.
 			Name:    "logout/control byte in the session cookie: no session, not a 502",
 			Handler: Logout,
-			Request: get("/logout?return_to=%2Fbye", browser, rawCookie(kratosCookie+"=a\x01b")),
+			Request: get("/logout?return_to=%2Fbye", browser, rawCookie(kratosCookie+"=a\tb")),
 			Want:    func(e *Env) Outcome { return redirectTo("/bye") },
 		},
 	}

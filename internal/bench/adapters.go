@@ -33,7 +33,7 @@ const (
 )
 
 // Adapters lists the adapters in the order they are measured.
-var Adapters = []string{"net/http", "gin", "echo", "fiber"}
+var Adapters = []string{"net/http", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // body is what every benchmark handler answers.
 var body = []byte("ok\n")
@@ -151,6 +151,10 @@ func startApp(framework string, g *core.Guard) (*app, error) {
 		return &app{URL: "http://" + ln.Addr().String(), served: served, stop: func() error {
 			return f.ShutdownWithTimeout(5 * time.Second)
 		}}, nil
+	case "echov5":
+		return startEchoV5(g, served)
+	case "fiberv3":
+		return startFiberV3(g, served)
 	}
 	return nil, fmt.Errorf("unknown framework %q", framework)
 }

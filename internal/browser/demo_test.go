@@ -22,7 +22,8 @@ import (
 )
 
 // Environment variables: ChromiumEnv overrides the Chromium binary;
-// FrameworkEnv picks another example app than gin (echo, fiber, nethttp).
+// FrameworkEnv picks another example app than gin (echo, echov5, fiber,
+// fiberv3, nethttp: a directory under examples/).
 const (
 	ChromiumEnv  = "ORYGUARD_CHROMIUM"
 	FrameworkEnv = "ORYGUARD_BROWSER_APP"

@@ -29,3 +29,7 @@ replace github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
 replace github.com/oryguard/oryguard/adapters/nethttp => ../../adapters/nethttp
 
 replace github.com/oryguard/oryguard/core => ../../core
+
+replace github.com/oryguard/oryguard/adapters/fiberv3 => ../../adapters/fiberv3
+
+replace github.com/oryguard/oryguard/adapters/echov5 => ../../adapters/echov5

@@ -19,7 +19,7 @@ import (
 
 // Targets returns one suite.Target per adapter.
 func Targets() []suite.Target {
-	return []suite.Target{NetHTTP{}, Gin{}, Echo{}, Fiber{}}
+	return []suite.Target{NetHTTP{}, Gin{}, Echo{}, EchoV5{}, Fiber{}, FiberV3{}}
 }
 
 // NetHTTP mounts oryhttp on a plain http.Handler.

@@ -1,0 +1,43 @@
+// Package oryecho protects Echo v5 routes with an Ory session (Ory Network
+// or a self-hosted Ory Kratos). It is the Echo v5 sibling of
+// github.com/oryguard/oryguard/adapters/echo (Echo v4), name for name.
+//
+//	guard, err := core.New(core.Config{OryURL: os.Getenv("ORY_SDK_URL")})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	e := echo.New()
+//	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
+//	e.GET("/logout", oryecho.LogoutHandler(guard))
+//
+//	private := e.Group("", oryecho.Middleware(guard))
+//	private.GET("/dashboard", func(c *echo.Context) error {
+//		s, _ := oryecho.Session(c)
+//		return c.String(http.StatusOK, "hello "+s.Identity.Id)
+//	})
+//
+// Middleware returns an echo.MiddlewareFunc for e.Use, a group or a single
+// route; MiddlewareWithConfig adds Echo's usual Skipper. Route policies
+// (core.Optional, core.RequireAAL2, core.MaxAuthAge, core.ForceAPI,
+// core.ForceBrowser) are passed as options.
+//
+// An allowed request reaches the next handler with the session stored twice:
+// in the Echo context's store under [SessionKey] (read it with [Session])
+// and in the request's context (read it with core.SessionFromContext).
+//
+// A denied request is handed, as a *core.Denial, to Config.ErrorHandler
+// (nil: DefaultErrorHandler), and the middleware returns what it returns.
+// DefaultErrorHandler writes the guard's standard answer (a 303 to Ory's
+// login flow for browsers, JSON in Ory's error shape for API clients,
+// 429/5xx when Ory fails) itself and returns nil rather than an error: the
+// answer carries headers (Location, Retry-After, Cache-Control) and a body
+// in Ory's format that Echo v5's DefaultHTTPErrorHandler would replace with
+// {"message": ...}, and Echo runs its HTTPErrorHandler only for a returned
+// error, so the denial is answered exactly once. An ErrorHandler of your
+// own either writes its page and returns nil, or returns an error, which
+// then reaches Echo's HTTPErrorHandler once. Errors of the handlers behind
+// the middleware are returned unchanged. [SessionError] tells a handler on
+// an optional route why it has no session.
+//
+// Every decision is made by package core; this package only translates it.
+package oryecho
