@@ -20,30 +20,29 @@ type RawHeader interface {
 	PeekAll(key string) [][]byte
 }
 
-// RequestFromRaw reads the facts the guard needs straight from a raw
-// header and the request's host (the Fiber adapters pass
+// RequestFromRaw is the guard's view of a request whose header hands out
+// its bytes without copying, and of its host (the Fiber adapters pass
 // &c.Request().Header and c.Request().Host(): the host of an absolute
 // request target, else the Host header, as net/http's Request.Host; never
-// X-Forwarded-Host). The strings point into those buffers and are valid
-// only as long as they are (for fasthttp, until the handler returns); the
-// guard copies whatever it keeps. Every Cookie header is passed on, as
-// net/http does. It allocates only the slice of Cookie values.
+// X-Forwarded-Host). It allocates nothing.
+//
+// Only Method, URI and Host are filled in; every other header is read from
+// h when the guard needs it, during the call it is passed to: a cache hit
+// reads X-Session-Token and the Cookie headers (every one, as net/http
+// passes them on), and nothing else. fasthttp's Peek copies and
+// normalises its key before each scan, so reading all eight headers up
+// front made up a tenth of a guarded Fiber request (about 300 ns of a
+// 2.5 µs in-process request on the benchmark machine). The strings point
+// into h's buffers and are valid only as long as they are (for fasthttp,
+// until the handler returns): pass the Request to the guard within the
+// handler; the guard copies whatever it keeps.
 func RequestFromRaw(h RawHeader, host []byte) Request {
-	r := Request{
-		Method:        unsafeString(h.Method()),
-		URI:           unsafeString(h.RequestURI()),
-		Accept:        unsafeString(h.Peek("Accept")),
-		ContentType:   unsafeString(h.Peek("Content-Type")),
-		SessionToken:  unsafeString(h.Peek("X-Session-Token")),
-		Authorization: unsafeString(h.Peek("Authorization")),
-		SecFetchSite:  unsafeString(h.Peek("Sec-Fetch-Site")),
-		Origin:        unsafeString(h.Peek("Origin")),
-		Host:          unsafeString(host),
+	return Request{
+		Method: unsafeString(h.Method()),
+		URI:    unsafeString(h.RequestURI()),
+		Host:   unsafeString(host),
+		raw:    h,
 	}
-	for _, v := range h.PeekAll("Cookie") {
-		r.Cookies = append(r.Cookies, unsafeString(v))
-	}
-	return r
 }
 
 func unsafeString(b []byte) string {

@@ -34,12 +34,12 @@ const reasonCrossSite = "Logout must be requested from the app's own pages."
 //     send Origin on every POST, which is why the examples log out with a
 //     POST form.
 func (g *Guard) fromApp(r *Request) bool {
-	switch site := strings.TrimSpace(r.SecFetchSite); {
+	switch site := strings.TrimSpace(r.secFetchSite()); {
 	case site == "", strings.EqualFold(site, "same-origin"), strings.EqualFold(site, "none"):
 	default:
 		return false
 	}
-	origin := strings.TrimSpace(r.Origin)
+	origin := strings.TrimSpace(r.origin())
 	if origin == "" {
 		return true
 	}

@@ -36,7 +36,32 @@ type Request struct {
 	// header). The logout route compares it with Origin when Config.AppURL
 	// is empty; nothing else reads it (return_to is never built from it).
 	Host string
+
+	// raw, set by RequestFromRaw, is the header the fields above stand
+	// for: a header field left empty is read from it when the guard needs
+	// it. A cache hit needs only the credential (X-Session-Token, then the
+	// Cookie headers); the rest is read only to answer a denial or a
+	// logout. On fasthttp every read is a scan that first copies and
+	// normalises the key, so reading nine headers up front cost a guarded
+	// Fiber request about a tenth of its time (see RequestFromRaw).
+	raw RawHeader
 }
+
+// header is v, or, when v is empty and the request came from
+// RequestFromRaw, the named header read from the raw header.
+func (r *Request) header(v, name string) string {
+	if v == "" && r.raw != nil {
+		return unsafeString(r.raw.Peek(name))
+	}
+	return v
+}
+
+func (r *Request) sessionToken() string  { return r.header(r.SessionToken, "X-Session-Token") }
+func (r *Request) authorization() string { return r.header(r.Authorization, "Authorization") }
+func (r *Request) accept() string        { return r.header(r.Accept, "Accept") }
+func (r *Request) contentType() string   { return r.header(r.ContentType, "Content-Type") }
+func (r *Request) secFetchSite() string  { return r.header(r.SecFetchSite, "Sec-Fetch-Site") }
+func (r *Request) origin() string        { return r.header(r.Origin, "Origin") }
 
 // credKind says where a credential came from.
 type credKind uint8
@@ -130,19 +155,19 @@ func (m *cookieMatcher) match(name string) bool {
 // are dropped (credential.add), and when none is left the next credential
 // in Kratos' order is looked at.
 func (m *cookieMatcher) extract(r *Request, c *credential) {
-	if r.SessionToken != "" {
+	if tok := r.sessionToken(); tok != "" {
 		c.kind = credToken
-		c.token = strings.TrimSpace(r.SessionToken)
+		c.token = strings.TrimSpace(tok)
 		if !validToken(c.token) {
 			c.kind = credInvalid
 		}
 		return
 	}
-	if m.cookies(r.Cookies, c) == credCookie {
+	if m.cookies(r, c) == credCookie {
 		c.kind = credCookie
 		return
 	}
-	if tok, ok := bearer(r.Authorization); ok {
+	if tok, ok := bearer(r.authorization()); ok {
 		c.kind = credBearer
 		c.token = tok
 		if !validToken(tok) {
@@ -153,39 +178,50 @@ func (m *cookieMatcher) extract(r *Request, c *credential) {
 	c.kind = credNone
 }
 
-// cookies scans Cookie headers for session cookies without allocating
-// (unless a request carries more than inlineCookies of them). It keeps what
-// Kratos could read as its session cookie, in the order Kratos reads it,
-// and drops the rest (see credential.add): other cookies never veto the
-// request.
-func (m *cookieMatcher) cookies(headers []string, c *credential) credKind {
-	for _, h := range headers {
-		for len(h) > 0 {
-			part := h
-			if i := strings.IndexByte(h, ';'); i >= 0 {
-				part, h = h[:i], h[i+1:]
-			} else {
-				h = ""
-			}
-			eq := strings.IndexByte(part, '=')
-			if eq < 0 {
-				continue
-			}
-			name := trimOWS(part[:eq])
-			if !m.match(name) {
-				continue
-			}
-			value := trimOWS(part[eq+1:])
-			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
-				value = value[1 : len(value)-1]
-			}
-			c.add(cookiePair{name, value})
+// cookies scans the request's Cookie headers for session cookies without
+// allocating (unless a request carries more than inlineCookies of them). It
+// keeps what Kratos could read as its session cookie, in the order Kratos
+// reads it, and drops the rest (see credential.add): other cookies never
+// veto the request.
+func (m *cookieMatcher) cookies(r *Request, c *credential) credKind {
+	if r.raw != nil && r.Cookies == nil {
+		for _, h := range r.raw.PeekAll("Cookie") {
+			m.cookieHeader(unsafeString(h), c)
+		}
+	} else {
+		for _, h := range r.Cookies {
+			m.cookieHeader(h, c)
 		}
 	}
 	if c.n > 0 {
 		return credCookie
 	}
 	return credNone
+}
+
+// cookieHeader adds the session cookies of one Cookie header to c.
+func (m *cookieMatcher) cookieHeader(h string, c *credential) {
+	for len(h) > 0 {
+		part := h
+		if i := strings.IndexByte(h, ';'); i >= 0 {
+			part, h = h[:i], h[i+1:]
+		} else {
+			h = ""
+		}
+		eq := strings.IndexByte(part, '=')
+		if eq < 0 {
+			continue
+		}
+		name := trimOWS(part[:eq])
+		if !m.match(name) {
+			continue
+		}
+		value := trimOWS(part[eq+1:])
+		if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		c.add(cookiePair{name, value})
+	}
 }
 
 // add keeps one session cookie if it could be a credential. The rule,
@@ -373,16 +409,16 @@ func (c *credential) cookieHeader() string {
 // it sent a session token, its Accept prefers JSON over HTML, or its body is
 // JSON.
 func isAPI(r *Request) bool {
-	if r.SessionToken != "" {
+	if r.sessionToken() != "" {
 		return true
 	}
-	if _, ok := bearer(r.Authorization); ok {
+	if _, ok := bearer(r.authorization()); ok {
 		return true
 	}
-	if prefersJSON(r.Accept) {
+	if prefersJSON(r.accept()) {
 		return true
 	}
-	return isJSONMediaType(r.ContentType)
+	return isJSONMediaType(r.contentType())
 }
 
 func isJSONMediaType(ct string) bool {

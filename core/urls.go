@@ -161,7 +161,7 @@ func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (str
 		return "", ErrCrossSiteLogout
 	}
 	var c credential
-	if g.cookies.cookies(r.Cookies, &c) == credCookie {
+	if g.cookies.cookies(r, &c) == credCookie {
 		c.kind = credCookie
 		g.forget(&c)
 	}

@@ -68,7 +68,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 			if !d.Allow {
 				return onError(c, d.Denial)
 			}
-			addHeader(c.Response().Header(), d.Header)
+			core.AddHeader(c.Response().Header(), d.Header)
 			c.Set(SessionKey, d.Session)
 			c.SetRequest(core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
 			return next(c)
@@ -142,16 +142,8 @@ func write(c echo.Context, d core.Decision) error {
 
 func writeAnswer(c echo.Context, status int, h http.Header, body []byte) error {
 	res := c.Response()
-	addHeader(res.Header(), h)
+	core.AddHeader(res.Header(), h)
 	res.WriteHeader(status)
 	_, _ = res.Write(body)
 	return nil
-}
-
-func addHeader(dst, src http.Header) {
-	for k, vs := range src {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
-	}
 }

@@ -1,11 +1,7 @@
 package oryfiber
 
 import (
-	"errors"
-	"sync"
-
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 )
@@ -55,15 +51,12 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 		if cfg.Next != nil && cfg.Next(c) {
 			return c.Next()
 		}
-		cs := cookieSlices.Get().(*[]string)
-		req := request(c, (*cs)[:0])
+		req := request(c)
 		d := route.Authenticate(c.UserContext(), &req)
-		clear((*cs)[:cap(*cs)])
-		cookieSlices.Put(cs)
 		if !d.Allow {
 			return onError(c, d.Denial)
 		}
-		addHeader(c, d.Header)
+		core.AddHeader(&c.Response().Header, d.Header)
 		c.Locals(SessionKey, d.Session)
 		c.SetUserContext(core.ContextWithDecision(c.UserContext(), d))
 		return c.Next()
@@ -93,13 +86,7 @@ func SessionError(c *fiber.Ctx) error {
 // gets a plain-text 500. Wrap it to render some denials yourself and leave
 // the rest to it.
 func DefaultErrorHandler(c *fiber.Ctx, err error) error {
-	var d *core.Denial
-	if !errors.As(err, &d) || d == nil {
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		return c.Status(fiber.StatusInternalServerError).SendString(utils.StatusMessage(fiber.StatusInternalServerError) + "\n")
-	}
-	return writeAnswer(c, d.Status, d.Header(), d.Body())
+	return write(c, core.Answer(err))
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -107,7 +94,7 @@ func DefaultErrorHandler(c *fiber.Ctx, err error) error {
 // only) or the app's root.
 func RefreshHandler(guard *core.Guard) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		req := request(c, nil)
+		req := request(c)
 		return write(c, guard.RefreshRedirect(&req))
 	}
 }
@@ -122,60 +109,23 @@ func RefreshHandler(guard *core.Guard) fiber.Handler {
 // out through Ory's API (204). The credential leaves the guard's cache.
 func LogoutHandler(guard *core.Guard) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		req := request(c, nil)
+		req := request(c)
 		return write(c, guard.LogoutRedirect(c.UserContext(), &req))
 	}
 }
 
-// cookieSlices holds the slices of Cookie header values the middleware
-// hands to the guard, so that reading a request allocates nothing (a new
-// slice per request was one of the two allocations of a guarded request).
-// The guard keeps nothing of them beyond the call, and they are cleared
-// before they go back.
-var cookieSlices = sync.Pool{New: func() any { s := make([]string, 0, 4); return &s }}
-
-// request reads the guard's view of the request from fasthttp. The strings
-// point into fasthttp's buffers and are valid only during the handler; the
-// guard copies what it keeps. Every Cookie header is passed on, as net/http
-// does (c.Get would return only the first), appended to cookies. Host is
-// the Host header itself, not c.Hostname(), which may follow
-// X-Forwarded-Host.
-func request(c *fiber.Ctx, cookies []string) core.Request {
-	r := core.Request{
-		Method:        c.Method(),
-		URI:           c.OriginalURL(),
-		Accept:        c.Get(fiber.HeaderAccept),
-		ContentType:   c.Get(fiber.HeaderContentType),
-		SessionToken:  c.Get("X-Session-Token"),
-		Authorization: c.Get(fiber.HeaderAuthorization),
-		SecFetchSite:  c.Get("Sec-Fetch-Site"),
-		Origin:        c.Get(fiber.HeaderOrigin),
-		Host:          utils.UnsafeString(c.Request().Host()), // the Host header, as net/http's Request.Host
-	}
-	for _, v := range c.Request().Header.PeekAll(fiber.HeaderCookie) {
-		cookies = append(cookies, utils.UnsafeString(v))
-	}
-	r.Cookies = cookies
-	return r
+// request is the guard's view of the request, read straight from
+// fasthttp's header (core.RequestFromRaw: no copies, and only the headers
+// the guard needs). Host is the Host header itself, not c.Hostname(), which
+// may follow X-Forwarded-Host.
+func request(c *fiber.Ctx) core.Request {
+	return core.RequestFromRaw(&c.Request().Header, c.Request().Host())
 }
 
 // write carries out a denial: headers, status and body. (fasthttp adds no
 // default Content-Type to a redirect's empty body, so the response carries
 // exactly the headers the guard chose, as in the other adapters.)
 func write(c *fiber.Ctx, d core.Decision) error {
-	return writeAnswer(c, d.Status, d.Header, d.Body)
-}
-
-func writeAnswer(c *fiber.Ctx, status int, h map[string][]string, body []byte) error {
-	addHeader(c, h)
-	return c.Status(status).Send(body)
-}
-
-func addHeader(c *fiber.Ctx, h map[string][]string) {
-	dst := &c.Response().Header
-	for k, vs := range h {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
-	}
+	core.AddHeader(&c.Response().Header, d.Header)
+	return c.Status(d.Status).Send(d.Body)
 }

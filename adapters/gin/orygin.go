@@ -60,7 +60,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 			c.Abort() // writing a response alone does not stop later handlers
 			return
 		}
-		addHeader(c.Writer.Header(), d.Header)
+		core.AddHeader(c.Writer.Header(), d.Header)
 		c.Set(SessionKey, d.Session)
 		c.Request = core.RequestWithDecision(c.Request, d) // the request copy and the context value in one allocation
 		c.Next()
@@ -80,7 +80,7 @@ func DefaultErrorHandler(c *gin.Context, err error) {
 		c.Abort()
 		return
 	}
-	addHeader(c.Writer.Header(), d.Header())
+	core.AddHeader(c.Writer.Header(), d.Header())
 	c.AbortWithStatus(d.Status)
 	_, _ = c.Writer.Write(d.Body())
 }
@@ -130,15 +130,7 @@ func LogoutHandler(guard *core.Guard) gin.HandlerFunc {
 // write carries out a denial: headers, status and body, then aborts the
 // chain (writing a response alone does not stop later Gin handlers).
 func write(c *gin.Context, d core.Decision) {
-	addHeader(c.Writer.Header(), d.Header)
+	core.AddHeader(c.Writer.Header(), d.Header)
 	c.AbortWithStatus(d.Status)
 	_, _ = c.Writer.Write(d.Body)
-}
-
-func addHeader(dst, src http.Header) {
-	for k, vs := range src {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
-	}
 }

@@ -53,7 +53,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 				onError(w, r, d.Denial)
 				return
 			}
-			addHeader(w.Header(), d.Header)
+			core.AddHeader(w.Header(), d.Header)
 			next.ServeHTTP(w, core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
 		})
 	}
@@ -69,7 +69,7 @@ func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	addHeader(w.Header(), d.Header())
+	core.AddHeader(w.Header(), d.Header())
 	w.WriteHeader(d.Status)
 	if body := d.Body(); len(body) > 0 {
 		_, _ = w.Write(body)
@@ -119,17 +119,9 @@ func LogoutHandler(guard *core.Guard) http.Handler {
 
 // Write carries out a denial on w: headers, status and body.
 func Write(w http.ResponseWriter, d core.Decision) {
-	addHeader(w.Header(), d.Header)
+	core.AddHeader(w.Header(), d.Header)
 	w.WriteHeader(d.Status)
 	if len(d.Body) > 0 {
 		_, _ = w.Write(d.Body)
-	}
-}
-
-func addHeader(dst, src http.Header) {
-	for k, vs := range src {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
 	}
 }
