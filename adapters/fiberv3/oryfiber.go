@@ -57,7 +57,10 @@ func New(guard *core.Guard, config Config) fiber.Handler {
 			return cfg.ErrorHandler(c, d.Denial)
 		}
 		core.AddHeader(&c.Response().Header, d.Header)
-		c.Locals(SessionKey, d.Session)
+		// What c.Locals(SessionKey, d.Session) does, without its variadic
+		// argument: called through the Ctx interface, that slice escapes
+		// and cost one allocation per request.
+		c.RequestCtx().SetUserValue(SessionKey, d.Session)
 		c.SetContext(core.ContextWithDecision(ctx, d))
 		return c.Next()
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/oryguard/oryguard/internal/bench/inproc"
+	"github.com/oryguard/oryguard/internal/bench/inprocmajors"
 )
 
 // Targets of the in-process hit path (issue 15): core's Authenticate on a
@@ -25,17 +26,19 @@ const (
 )
 
 var (
-	guardMaxNs     = map[string]float64{"nethttp": 700, "gin": 700, "echo": 700, "fiber": 600}
-	guardMaxAllocs = map[string]float64{"nethttp": 2, "gin": 1, "echo": 1, "fiber": 1}
-	adapterLabel   = map[string]string{"nethttp": "net/http", "gin": "gin", "echo": "echo", "fiber": "fiber"}
+	guardMaxNs     = map[string]float64{"nethttp": 700, "gin": 700, "echo": 700, "echov5": 700, "fiber": 600, "fiberv3": 600}
+	guardMaxAllocs = map[string]float64{"nethttp": 2, "gin": 1, "echo": 1, "echov5": 1, "fiber": 1, "fiberv3": 1}
+	adapterLabel   = map[string]string{"nethttp": "net/http", "gin": "gin", "echo": "echo", "echov5": "echov5", "fiber": "fiber", "fiberv3": "fiberv3"}
 )
 
-// inprocAdapters are the adapters of package inproc, in its names.
-var inprocAdapters = []string{"nethttp", "gin", "echo", "fiber"}
+// inprocAdapters are the adapters of packages inproc and inprocmajors, in
+// their names.
+var inprocAdapters = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
-// inprocCase returns package inproc's benchmark named name.
+// inprocCase returns package inproc's (or inprocmajors') benchmark named
+// name.
 func inprocCase(name string) benchFunc {
-	for _, c := range inproc.Cases() {
+	for _, c := range append(inproc.Cases(), inprocmajors.Cases()...) {
 		if c.Name == name {
 			return func(b *testing.B) error { c.F(b); return nil }
 		}
