@@ -32,8 +32,12 @@ var (
 )
 
 // inprocAdapters are the adapters of packages inproc and inprocmajors, in
-// their names.
-var inprocAdapters = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
+// their names; baselineAdapters are those of package inproc alone, the
+// ones a baseline build has.
+var (
+	inprocAdapters   = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
+	baselineAdapters = []string{"nethttp", "gin", "echo", "fiber"}
+)
 
 // inprocCase returns package inproc's (or inprocmajors') benchmark named
 // name.
@@ -245,7 +249,7 @@ func (b *Baseline) Compare(ctx context.Context, cfg Config) []Row {
 		}
 		return nsOps, allocs, nil
 	}
-	for _, fw := range append([]string{"core"}, inprocAdapters...) {
+	for _, fw := range append([]string{"core"}, baselineAdapters...) {
 		if ctx.Err() != nil {
 			break
 		}
