@@ -5,6 +5,8 @@
 //	go run ./cmd/bench -load go         # the Go load loop instead of wrk
 //	go run ./cmd/bench -skip-kratos     # without the real Kratos
 //	go run ./cmd/bench -baseline main   # also before/after ratios of the hit path against main
+//	go run ./cmd/bench -only adapters -frameworks fiberv3,echov5 -load-rounds 31
+//	                                    # section 2 alone, two adapters, more rounds
 //
 // Every comparison interleaves its variants (A, B, A, B, ...) and compares
 // medians, so read the ratios first: absolute figures move with whatever
@@ -52,8 +54,20 @@ func run() (int, error) {
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
 		baseline   = flag.String("baseline", "", "also measure the in-process hit path of this git revision (a temporary worktree) side by side, for before/after ratios")
+		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet rows), collapse, memory; empty runs all")
+		frameworks = flag.String("frameworks", strings.Join(bench.Adapters, ","), "comma-separated adapters of section 2")
+		loadRounds = flag.Int("load-rounds", 0, "interleaved rounds per load comparison (0: the default, 9)")
+		loadTime   = flag.Duration("load-time", 0, "length of one load run (0: the default, 1s)")
 	)
 	flag.Parse()
+	sections, err := parseSections(*only)
+	if err != nil {
+		return 2, err
+	}
+	fws, err := parseFrameworks(*frameworks)
+	if err != nil {
+		return 2, err
+	}
 
 	loader, err := bench.NewLoader(*load, *conns, *threads)
 	if err != nil {
@@ -64,6 +78,12 @@ func run() (int, error) {
 		cfg.BenchTime, cfg.MicroRounds = 20*time.Millisecond, 1
 		cfg.LoadTime, cfg.KratosLoadTime, cfg.LoadRounds, cfg.Warmup = time.Second, time.Second, 1, 0
 		cfg.MaxEntries, cfg.Flood, cfg.Collapse = 500, 2, 20
+	}
+	if *loadRounds > 0 {
+		cfg.LoadRounds = *loadRounds
+	}
+	if *loadTime > 0 {
+		cfg.LoadTime = *loadTime
 	}
 	cfg.Log = os.Stderr
 	if err := bench.SetBenchTime(cfg.BenchTime); err != nil {
@@ -76,12 +96,14 @@ func run() (int, error) {
 	began, loadBefore := time.Now(), bench.LoadAvg()
 
 	var rows []bench.Row
-	rows = append(rows, bench.Micro(ctx, cfg)...)
-	rows = append(rows, bench.Telemetry(ctx, cfg)...)
-	if ctx.Err() == nil {
+	if sections["core"] {
+		rows = append(rows, bench.Micro(ctx, cfg)...)
+		rows = append(rows, bench.Telemetry(ctx, cfg)...)
+	}
+	if sections["core"] && ctx.Err() == nil {
 		rows = append(rows, bench.InProcess(ctx, cfg)...)
 	}
-	if *baseline != "" && ctx.Err() == nil {
+	if sections["core"] && *baseline != "" && ctx.Err() == nil {
 		b, err := bench.BuildBaseline(ctx, *baseline, os.Stderr)
 		if err != nil {
 			rows = append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + *baseline, Value: "error: " + err.Error(), Verdict: bench.Failed})
@@ -90,12 +112,12 @@ func run() (int, error) {
 			b.Close()
 		}
 	}
-	for _, fw := range bench.Adapters {
-		if ctx.Err() == nil {
+	for _, fw := range fws {
+		if sections["adapters"] && ctx.Err() == nil {
 			rows = append(rows, bench.AdapterThroughput(ctx, cfg, fw))
 		}
 	}
-	if !*skipKratos && ctx.Err() == nil {
+	if sections["kratos"] && !*skipKratos && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "bench: starting Kratos")
 		srv, err := kratos.Start(ctx, kratos.Options{Binary: *kratosBin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -110,10 +132,10 @@ func run() (int, error) {
 			}
 		}
 	}
-	if ctx.Err() == nil {
+	if sections["collapse"] && ctx.Err() == nil {
 		rows = append(rows, bench.CollapseFake(ctx, cfg))
 	}
-	if ctx.Err() == nil {
+	if sections["memory"] && ctx.Err() == nil {
 		rows = append(rows, bench.Memory(ctx, cfg)...)
 	}
 	// The Kratos run adds rows to sections 1 and 4 too.
@@ -135,6 +157,42 @@ func run() (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// sectionNames are the sections -only chooses from.
+var sectionNames = []string{"core", "adapters", "kratos", "collapse", "memory"}
+
+// parseSections reads -only: the named sections, or all of them.
+func parseSections(only string) (map[string]bool, error) {
+	chosen := map[string]bool{}
+	if only == "" {
+		for _, s := range sectionNames {
+			chosen[s] = true
+		}
+		return chosen, nil
+	}
+	for s := range strings.SplitSeq(only, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(sectionNames, s) {
+			return nil, fmt.Errorf("-only: unknown section %q (sections: %s)", s, strings.Join(sectionNames, ", "))
+		}
+		chosen[s] = true
+	}
+	return chosen, nil
+}
+
+// parseFrameworks reads -frameworks: adapters named as bench.Adapters
+// names them.
+func parseFrameworks(list string) ([]string, error) {
+	var out []string
+	for fw := range strings.SplitSeq(list, ",") {
+		fw = strings.TrimSpace(fw)
+		if !slices.Contains(bench.Adapters, fw) {
+			return nil, fmt.Errorf("-frameworks: unknown adapter %q (adapters: %s)", fw, strings.Join(bench.Adapters, ", "))
+		}
+		out = append(out, fw)
+	}
+	return out, nil
 }
 
 func header(w io.Writer, l bench.Loader, quick bool, began time.Time, loadBefore string, idle float64, idleOK bool) {
