@@ -160,7 +160,37 @@ func FuzzExtract(f *testing.F) {
 		if !reflect.DeepEqual(c2, c) {
 			t.Fatalf("unrelated cookies changed the credential: %+v vs %+v", c2, c)
 		}
+		// The same headers read lazily from a raw header (RequestFromRaw,
+		// the Fiber adapters) give the same credential.
+		raw := fuzzRaw{"X-Session-Token": {token}, "Authorization": {authorization}, "Cookie": r.Cookies}
+		r3 := RequestFromRaw(raw, nil)
+		var c3 credential
+		m.extract(&r3, &c3)
+		if !reflect.DeepEqual(c3, c) {
+			t.Fatalf("RequestFromRaw gave another credential: %+v vs %+v", c3, c)
+		}
 	})
+}
+
+// fuzzRaw is a RawHeader over a map of header values, as fasthttp hands
+// them out (a header present with an empty value reads as absent).
+type fuzzRaw map[string][]string
+
+func (fuzzRaw) Method() []byte     { return []byte(http.MethodGet) }
+func (fuzzRaw) RequestURI() []byte { return []byte("/") }
+func (h fuzzRaw) Peek(k string) []byte {
+	if vs := h[k]; len(vs) > 0 {
+		return []byte(vs[0])
+	}
+	return nil
+}
+
+func (h fuzzRaw) PeekAll(k string) [][]byte {
+	var out [][]byte
+	for _, v := range h[k] {
+		out = append(out, []byte(v))
+	}
+	return out
 }
 
 // leadsToApp reports why rt could lead a browser anywhere but the app
