@@ -39,11 +39,7 @@ type Request struct {
 
 	// raw, set by RequestFromRaw, is the header the fields above stand
 	// for: a header field left empty is read from it when the guard needs
-	// it. A cache hit needs only the credential (X-Session-Token, then the
-	// Cookie headers); the rest is read only to answer a denial or a
-	// logout. On fasthttp every read is a scan that first copies and
-	// normalises the key, so reading nine headers up front cost a guarded
-	// Fiber request about a tenth of its time (see RequestFromRaw).
+	// it (see RequestFromRaw for why).
 	raw RawHeader
 }
 

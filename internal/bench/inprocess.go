@@ -25,19 +25,24 @@ const (
 	coreHitMaxNs = 500
 )
 
-var (
-	guardMaxNs     = map[string]float64{"nethttp": 700, "gin": 700, "echo": 700, "echov5": 700, "fiber": 600, "fiberv3": 600}
-	guardMaxAllocs = map[string]float64{"nethttp": 2, "gin": 1, "echo": 1, "echov5": 1, "fiber": 1, "fiberv3": 1}
-	adapterLabel   = map[string]string{"nethttp": "net/http", "gin": "gin", "echo": "echo", "echov5": "echov5", "fiber": "fiber", "fiberv3": "fiberv3"}
-)
+// inprocAdapter is one adapter of the in-process rows: its case name in
+// packages inproc and inprocmajors, its label, its targets, and whether a
+// baseline build (package inproc at an older commit) has it.
+type inprocAdapter struct {
+	name, label string
+	maxNs       float64
+	maxAllocs   float64
+	baseline    bool
+}
 
-// inprocAdapters are the adapters of packages inproc and inprocmajors, in
-// their names; baselineAdapters are those of package inproc alone, the
-// ones a baseline build has.
-var (
-	inprocAdapters   = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
-	baselineAdapters = []string{"nethttp", "gin", "echo", "fiber"}
-)
+var inprocAdapters = []inprocAdapter{
+	{"nethttp", "net/http", 700, 2, true},
+	{"gin", "gin", 700, 1, true},
+	{"echo", "echo", 700, 1, true},
+	{"echov5", "echov5", 700, 1, false},
+	{"fiber", "fiber", 600, 1, true},
+	{"fiberv3", "fiberv3", 600, 1, false},
+}
 
 // inprocCase returns package inproc's (or inprocmajors') benchmark named
 // name.
@@ -67,12 +72,12 @@ func InProcess(ctx context.Context, cfg Config) []Row {
 	rows = append(rows, Row{sec, "core Authenticate, cache hit, 428-byte Kratos cookie among 4 app cookies",
 		fmt.Sprintf("%s/op, %.0f allocs/op (rounds %s)", ns(n), median(allocs[0]), spread(nsOps[0], ns)),
 		fmt.Sprintf("<= %d ns", coreHitMaxNs), check(n <= coreHitMaxNs && median(allocs[0]) <= hitMaxAllocs)})
-	for _, fw := range inprocAdapters {
+	for _, ad := range inprocAdapters {
 		if ctx.Err() != nil {
 			return rows
 		}
-		figure := adapterLabel[fw] + ": what the middleware adds to one request, cache hit, in-process (guarded minus open route)"
-		nsOps, allocs, err := interleave(cfg.MicroRounds, inprocCase(fw), inprocCase(fw+"-open"))
+		figure := ad.label + ": what the middleware adds to one request, cache hit, in-process (guarded minus open route)"
+		nsOps, allocs, err := interleave(cfg.MicroRounds, inprocCase(ad.name), inprocCase(ad.name+"-open"))
 		if err != nil {
 			rows = append(rows, failed(sec, figure, err))
 			continue
@@ -81,8 +86,8 @@ func InProcess(ctx context.Context, cfg Config) []Row {
 		a := median(allocs[0]) - median(allocs[1])
 		rows = append(rows, Row{sec, figure,
 			fmt.Sprintf("%s/op, %.0f allocs/op (guarded %s, open %s)", ns(cost), a, ns(median(nsOps[0])), ns(median(nsOps[1]))),
-			fmt.Sprintf("<= %.0f ns, <= %.0f allocs", guardMaxNs[fw], guardMaxAllocs[fw]),
-			check(cost <= guardMaxNs[fw] && a <= guardMaxAllocs[fw])})
+			fmt.Sprintf("<= %.0f ns, <= %.0f allocs", ad.maxNs, ad.maxAllocs),
+			check(cost <= ad.maxNs && a <= ad.maxAllocs)})
 	}
 	return rows
 }
@@ -249,11 +254,15 @@ func (b *Baseline) Compare(ctx context.Context, cfg Config) []Row {
 		}
 		return nsOps, allocs, nil
 	}
-	for _, fw := range append([]string{"core"}, baselineAdapters...) {
+	for _, ad := range append([]inprocAdapter{{name: "core", baseline: true}}, inprocAdapters...) {
+		if !ad.baseline {
+			continue
+		}
 		if ctx.Err() != nil {
 			break
 		}
-		what := adapterLabel[fw] + ": guarded request, cache hit, in-process"
+		fw := ad.name
+		what := ad.label + ": guarded request, cache hit, in-process"
 		names := []string{fw, fw + "-open"}
 		if fw == "core" {
 			what, names = "core Authenticate hit, 428-byte cookie", names[:1]

@@ -60,11 +60,18 @@ func run() (int, error) {
 		loadTime   = flag.Duration("load-time", 0, "length of one load run (0: the default, 1s)")
 	)
 	flag.Parse()
-	sections, err := parseSections(*only)
+	if *only == "" {
+		*only = strings.Join(sectionNames, ",")
+	}
+	chosen, err := parseList("-only", *only, sectionNames)
 	if err != nil {
 		return 2, err
 	}
-	fws, err := parseFrameworks(*frameworks)
+	sections := map[string]bool{}
+	for _, s := range chosen {
+		sections[s] = true
+	}
+	fws, err := parseList("-frameworks", *frameworks, bench.Adapters)
 	if err != nil {
 		return 2, err
 	}
@@ -97,20 +104,7 @@ func run() (int, error) {
 
 	var rows []bench.Row
 	if sections["core"] {
-		rows = append(rows, bench.Micro(ctx, cfg)...)
-		rows = append(rows, bench.Telemetry(ctx, cfg)...)
-	}
-	if sections["core"] && ctx.Err() == nil {
-		rows = append(rows, bench.InProcess(ctx, cfg)...)
-	}
-	if sections["core"] && *baseline != "" && ctx.Err() == nil {
-		b, err := bench.BuildBaseline(ctx, *baseline, os.Stderr)
-		if err != nil {
-			rows = append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + *baseline, Value: "error: " + err.Error(), Verdict: bench.Failed})
-		} else {
-			rows = append(rows, b.Compare(ctx, cfg)...)
-			b.Close()
-		}
+		rows = append(rows, coreRows(ctx, cfg, *baseline)...)
 	}
 	for _, fw := range fws {
 		if sections["adapters"] && ctx.Err() == nil {
@@ -162,37 +156,37 @@ func run() (int, error) {
 // sectionNames are the sections -only chooses from.
 var sectionNames = []string{"core", "adapters", "kratos", "collapse", "memory"}
 
-// parseSections reads -only: the named sections, or all of them.
-func parseSections(only string) (map[string]bool, error) {
-	chosen := map[string]bool{}
-	if only == "" {
-		for _, s := range sectionNames {
-			chosen[s] = true
-		}
-		return chosen, nil
-	}
-	for s := range strings.SplitSeq(only, ",") {
-		s = strings.TrimSpace(s)
-		if !slices.Contains(sectionNames, s) {
-			return nil, fmt.Errorf("-only: unknown section %q (sections: %s)", s, strings.Join(sectionNames, ", "))
-		}
-		chosen[s] = true
-	}
-	return chosen, nil
-}
-
-// parseFrameworks reads -frameworks: adapters named as bench.Adapters
-// names them.
-func parseFrameworks(list string) ([]string, error) {
+// parseList reads a comma-separated flag whose every item must be one of
+// allowed.
+func parseList(name, list string, allowed []string) ([]string, error) {
 	var out []string
-	for fw := range strings.SplitSeq(list, ",") {
-		fw = strings.TrimSpace(fw)
-		if !slices.Contains(bench.Adapters, fw) {
-			return nil, fmt.Errorf("-frameworks: unknown adapter %q (adapters: %s)", fw, strings.Join(bench.Adapters, ", "))
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if !slices.Contains(allowed, item) {
+			return nil, fmt.Errorf("%s: unknown %q (one of: %s)", name, item, strings.Join(allowed, ", "))
 		}
-		out = append(out, fw)
+		out = append(out, item)
 	}
 	return out, nil
+}
+
+// coreRows are section 1: the micro-benchmarks, oryotel's cost, the
+// in-process rows and, given a baseline revision, its before/after rows.
+func coreRows(ctx context.Context, cfg bench.Config, baseline string) []bench.Row {
+	rows := bench.Micro(ctx, cfg)
+	rows = append(rows, bench.Telemetry(ctx, cfg)...)
+	if ctx.Err() == nil {
+		rows = append(rows, bench.InProcess(ctx, cfg)...)
+	}
+	if baseline != "" && ctx.Err() == nil {
+		b, err := bench.BuildBaseline(ctx, baseline, os.Stderr)
+		if err != nil {
+			return append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + baseline, Value: "error: " + err.Error(), Verdict: bench.Failed})
+		}
+		rows = append(rows, b.Compare(ctx, cfg)...)
+		b.Close()
+	}
+	return rows
 }
 
 func header(w io.Writer, l bench.Loader, quick bool, began time.Time, loadBefore string, idle float64, idleOK bool) {
