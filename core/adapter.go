@@ -1,56 +1,16 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"net/http"
-	"unsafe"
+
+	client "github.com/ory/client-go"
 )
 
 // Helpers the adapters share, so that two adapters for the same server
 // library (Fiber v2 and v3 on fasthttp) or the same header type
 // (net/http) do not each carry their own copy.
-
-// RawHeader is a request header that hands out its bytes without copying,
-// as *fasthttp.RequestHeader does (every fasthttp version Fiber v2 and v3
-// use). Core imports no server library; the interface is all it needs.
-type RawHeader interface {
-	Method() []byte
-	RequestURI() []byte
-	Peek(key string) []byte
-	PeekAll(key string) [][]byte
-}
-
-// RequestFromRaw is the guard's view of a request whose header hands out
-// its bytes without copying, and of its host (the Fiber adapters pass
-// &c.Request().Header and c.Request().Host(): the host of an absolute
-// request target, else the Host header, as net/http's Request.Host; never
-// X-Forwarded-Host). It allocates nothing.
-//
-// Only Method, URI and Host are filled in; every other header is read from
-// h when the guard needs it, during the call it is passed to: a cache hit
-// reads X-Session-Token and the Cookie headers (every one, as net/http
-// passes them on), and nothing else. fasthttp's Peek copies and
-// normalises its key before each scan, so reading all eight headers up
-// front made up a tenth of a guarded Fiber request (about 300 ns of a
-// 2.5 µs in-process request on the benchmark machine). The strings point
-// into h's buffers and are valid only as long as they are (for fasthttp,
-// until the handler returns): pass the Request to the guard within the
-// handler; the guard copies whatever it keeps.
-func RequestFromRaw(h RawHeader, host []byte) Request {
-	return Request{
-		Method: unsafeString(h.Method()),
-		URI:    unsafeString(h.RequestURI()),
-		Host:   unsafeString(host),
-		raw:    h,
-	}
-}
-
-func unsafeString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
 
 // HeaderAdder is a response header that values can be added to:
 // http.Header and *fasthttp.ResponseHeader both are.
@@ -87,4 +47,88 @@ func Answer(err error) Decision {
 		return d.Decision()
 	}
 	return internalError
+}
+
+// Decision is what the guard decided for one request. An adapter carries
+// it out and branches on nothing else: when Allow is true it runs the next
+// handler with Session (nil on an optional route without a session) in the
+// request context and adds Header to the response; otherwise it writes
+// Header, Status and Body and stops the chain.
+type Decision struct {
+	// Allow reports whether the next handler runs.
+	Allow bool
+	// Session is the verified session, or nil.
+	Session *client.Session
+	// Status is the response status when Allow is false.
+	Status int
+	// Header holds the response headers to set: Location, Content-Type,
+	// Retry-After, Cache-Control, and Set-Cookie when Ory extended the
+	// session cookie (also when Allow is true). It may be nil.
+	Header http.Header
+	// Body is the response body when Allow is false; it may be empty.
+	Body []byte
+	// Denial is set whenever the request has no verified session: when
+	// Allow is false it is the denial (an adapter's ErrorHandler gets it;
+	// Status, Header and Body are its standard answer); when Allow is true
+	// on an optional route it says why the handler runs without a session
+	// (ErrNoSession for an anonymous request, ErrOryUnavailable and the
+	// like when Ory failed).
+	Denial *Denial
+}
+
+// ContextWithDecision returns a copy of ctx that carries what the guard
+// decided for an allowed request: the session, or on an optional route
+// without one, the *Denial that says why (read back with SessionError).
+// It adds one context value: the session or denial pointer itself, with no
+// further allocation.
+func ContextWithDecision(ctx context.Context, d Decision) context.Context {
+	return context.WithValue(ctx, ctxKey{}, decisionValue(d))
+}
+
+// RequestWithDecision returns a shallow copy of r whose context carries
+// what ContextWithDecision would add (the session, or on an optional route
+// without one, the *Denial), like r.WithContext(ContextWithDecision(
+// r.Context(), d)) but with one allocation instead of two: the request
+// copy and the context value are one object. The net/http, Gin and Echo
+// adapters call it for allowed requests.
+func RequestWithDecision(r *http.Request, d Decision) *http.Request {
+	x := &requestWithDecision{ctx: decisionCtx{Context: r.Context(), v: decisionValue(d)}}
+	// WithContext is inlined, so the copy it makes stays on the stack and
+	// is copied into x (checked by TestRequestWithDecisionAllocatesOnce).
+	x.req = *r.WithContext(&x.ctx)
+	return &x.req
+}
+
+// requestWithDecision is the one allocation of RequestWithDecision.
+type requestWithDecision struct {
+	req http.Request
+	ctx decisionCtx
+}
+
+// decisionCtx is context.WithValue(parent, ctxKey{}, v) as a type whose
+// value can live inside another allocation. Cancellation, deadlines and
+// every other value come from the parent.
+type decisionCtx struct {
+	context.Context
+	v any
+}
+
+// Value returns the guard's value for its key and asks the parent for any
+// other.
+func (c *decisionCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c.v
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context in debugging output, as context.WithValue's do.
+func (c *decisionCtx) String() string { return "oryguard.decisionCtx" }
+
+// decisionValue is what ContextWithDecision stores for d.
+func decisionValue(d Decision) any {
+	if d.Session == nil && d.Denial != nil {
+		return d.Denial
+	}
+	return d.Session
 }

@@ -63,3 +63,6 @@ func (b *backoff) observe(kind resultKind, retryAfter int, sent, now int64) {
 		}
 	}
 }
+
+// maxBackoff caps how long the guard honours a Retry-After from Ory.
+const maxBackoff = time.Minute

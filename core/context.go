@@ -17,15 +17,6 @@ func ContextWithSession(ctx context.Context, s *client.Session) context.Context 
 	return context.WithValue(ctx, ctxKey{}, s)
 }
 
-// ContextWithDecision returns a copy of ctx that carries what the guard
-// decided for an allowed request: the session, or on an optional route
-// without one, the *Denial that says why (read back with SessionError).
-// It adds one context value: the session or denial pointer itself, with no
-// further allocation.
-func ContextWithDecision(ctx context.Context, d Decision) context.Context {
-	return context.WithValue(ctx, ctxKey{}, decisionValue(d))
-}
-
 // SessionFromContext returns the session the guard verified for this
 // request. It reports false when the middleware did not run, or ran on an
 // optional route without a session. Treat the session as read-only: with

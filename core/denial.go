@@ -1,9 +1,12 @@
 package core
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
+
+	client "github.com/ory/client-go"
 )
 
 // Denial is why a request got no verified session. It is the error an
@@ -104,4 +107,157 @@ func deniedBy(d Decision, reason error, api bool, loc string, retry int, cause e
 // session: the handler runs, and d tells it why there is none.
 func anonymous(reason error, api bool) Decision {
 	return Decision{Allow: true, Denial: &Denial{Reason: reason, API: api}}
+}
+
+// oryError is Ory's error shape, so API clients parse one format whether
+// the answer came from Ory or from the guard.
+type oryError struct {
+	Error struct {
+		ID      string `json:"id,omitempty"`
+		Code    int    `json:"code"`
+		Status  string `json:"status"`
+		Reason  string `json:"reason,omitempty"`
+		Message string `json:"message,omitempty"`
+	} `json:"error"`
+	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
+}
+
+// Reasons used in responses; also the text of browser error pages.
+const (
+	reasonNoSession   = "No valid Ory session was found in the request."
+	reasonAAL2        = "The session must be verified with a second factor."
+	reasonRefresh     = "The session must be re-authenticated."
+	reasonRateLimited = "Ory is rate-limiting session checks; try again later."
+	reasonUnavailable = "The session could not be verified because Ory is unavailable."
+	reasonTimeout     = "The session could not be verified in time."
+	reasonBusy        = "Too many session checks are in flight; try again shortly."
+	reasonForbidden   = "Ory refused the session."
+	reasonCheck       = "The session does not meet this route's requirements."
+)
+
+func allow(s *client.Session, h http.Header) Decision {
+	return Decision{Allow: true, Session: s, Header: h}
+}
+
+// respond builds a denial: JSON in Ory's error shape for API clients, plain
+// text for browsers.
+func respond(api bool, status int, id, reason, redirect string) Decision {
+	h := http.Header{"Cache-Control": {"no-store"}}
+	var body []byte
+	if api {
+		var e oryError
+		e.Error.ID = id
+		e.Error.Code = status
+		e.Error.Status = http.StatusText(status)
+		e.Error.Reason = reason
+		e.RedirectBrowserTo = redirect
+		body, _ = json.Marshal(e) // cannot fail: strings and ints only
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	} else {
+		body = []byte(reason + "\n")
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	return Decision{Status: status, Header: h, Body: body}
+}
+
+// redirect builds a 303 See Other to loc for a browser. loc is copied: it
+// may be a substring of the request, whose memory Fiber reuses.
+func redirect(loc string) Decision {
+	return Decision{
+		Status: http.StatusSeeOther,
+		Header: http.Header{"Location": {strings.Clone(loc)}, "Cache-Control": {"no-store"}},
+	}
+}
+
+// fail answers a request whose session could not be verified because Ory
+// failed, rate-limited or the guard is saturated: never a login redirect
+// (that would loop users into a broken login page). An optional route runs
+// its handler without a session.
+func (rt *Route) fail(r *Request, res result) Decision {
+	api := rt.isAPI(r)
+	var reason error
+	switch res.kind {
+	case resultLimited:
+		reason = ErrRateLimited
+	case resultBusy:
+		reason = ErrBusy
+	case resultTimeout:
+		reason = ErrOryTimeout
+	default: // resultFailed, resultCanceled
+		reason = ErrOryUnavailable
+	}
+	if rt.p.optional {
+		return anonymous(reason, api)
+	}
+	switch res.kind {
+	case resultLimited:
+		return refuse(api, reason, 429, "", reasonRateLimited, "", res.retryAfter, nil)
+	case resultBusy:
+		return refuse(api, reason, 503, "", reasonBusy, "", 1, nil)
+	case resultTimeout:
+		return refuse(api, reason, 504, "", reasonTimeout, "", 0, nil)
+	default:
+		return refuse(api, reason, res.status, "", reasonUnavailable, "", 0, nil)
+	}
+}
+
+type denial uint8
+
+const (
+	denyLogin denial = iota
+	denyAAL2
+	denyRefresh
+	denyForbidden
+)
+
+// deny answers a request that may not pass: the handler runs without a
+// session on an optional route; otherwise browsers are redirected and API
+// clients get JSON.
+func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) Decision {
+	api := rt.isAPI(r)
+	if rt.p.optional {
+		return anonymous(why.reason(), api)
+	}
+	g := rt.g
+	returnTo := g.ReturnTo(r)
+	switch why {
+	case denyAAL2:
+		loc := g.flowURL(returnTo, refresh, true)
+		if u, ok := g.oryRedirect(oryRedirect, returnTo); ok && !refresh {
+			loc = u
+		}
+		if api {
+			return refuse(true, ErrAAL2Required, 403, "session_aal2_required", reasonAAL2, loc, 0, nil)
+		}
+		return sendTo(ErrAAL2Required, loc)
+	case denyRefresh:
+		loc := g.flowURL(returnTo, true, false)
+		if api {
+			return refuse(true, ErrRefreshRequired, 403, "session_refresh_required", reasonRefresh, loc, 0, nil)
+		}
+		return sendTo(ErrRefreshRequired, loc)
+	case denyForbidden:
+		loc, ok := g.oryRedirect(oryRedirect, returnTo)
+		if ok && !api {
+			return sendTo(ErrForbidden, loc)
+		}
+		return refuse(api, ErrForbidden, 403, "", reasonForbidden, loc, 0, nil)
+	}
+	if api {
+		return refuse(true, ErrNoSession, 401, "", reasonNoSession, "", 0, nil)
+	}
+	return sendTo(ErrNoSession, g.flowURL(returnTo, false, false))
+}
+
+// reason is the sentinel error of a denial kind.
+func (why denial) reason() error {
+	switch why {
+	case denyAAL2:
+		return ErrAAL2Required
+	case denyRefresh:
+		return ErrRefreshRequired
+	case denyForbidden:
+		return ErrForbidden
+	}
+	return ErrNoSession
 }

@@ -125,3 +125,6 @@ func (k *keyer) key(c *credential) sessionKey {
 	clear(k.sum[:])
 	return out
 }
+
+// key hashes the credential under the per-process secret (key.go).
+func (g *Guard) key(c *credential) sessionKey { return keyIn(&g.keyers, c) }

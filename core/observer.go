@@ -218,15 +218,6 @@ type WhoamiCall struct {
 	SessionID, IdentityID string
 }
 
-// CacheEntries is the number of sessions in the guard's cache (an
-// estimate, as the cache is concurrent); 0 when the cache is off.
-func (g *Guard) CacheEntries() int {
-	if g.cache == nil {
-		return 0
-	}
-	return g.cache.EstimatedSize()
-}
-
 // hook is the guard's Observer and what it hands it, computed once.
 type hook struct {
 	o      Observer

@@ -6,13 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -257,37 +252,6 @@ func (g *Guard) share(ctx context.Context, key sessionKey, s *client.Session, fr
 	_ = g.shared.c.Set(context.WithoutCancel(ctx), key[:], sid, v, ttl) // the tier logs its own state changes
 }
 
-// cacheFor reads Ory-Session-Cache-For (seconds) as the unix time until
-// which Ory lets its answer be reused, counted from sent; math.MaxInt64
-// when the header is absent or unreadable.
-func cacheFor(h http.Header, sent time.Time) int64 {
-	v := strings.TrimSpace(h.Get("Ory-Session-Cache-For"))
-	if v == "" {
-		return math.MaxInt64
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return math.MaxInt64
-	}
-	if n <= 0 {
-		return math.MinInt64
-	}
-	return unixNano(sent.Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second))
-}
-
-// bury replaces a cached entry with a tombstone for one TTL: while it
-// lives the credential is always checked with Ory, and no answer to a
-// question asked before it was buried is cached here or shared.
-func (g *Guard) bury(key sessionKey) {
-	g.cache.Set(key, &entry{evict: g.now().Add(g.ttl).UnixNano()}) // fresh 0: never served
-}
-
-// buried reports whether key has a tombstone.
-func (g *Guard) buried(key sessionKey) bool {
-	e, ok := g.cache.GetIfPresent(key)
-	return ok && e.session == nil
-}
-
 // forgetShared is forget's part for a shared tier: the credential's entry
 // leaves the tier, and every instance is told to forget it.
 func (g *Guard) forgetShared(c *credential) {
@@ -306,33 +270,6 @@ func (g *Guard) forgetShared(c *credential) {
 		g.log.LogAttrs(context.Background(), slog.LevelWarn, "oryguard: could not tell the fleet about a logout; other instances forget it within the TTL",
 			slog.String("error", err.Error()))
 	}
-}
-
-// errNoSessionID is returned by ForgetSession for an empty ID.
-var errNoSessionID = errors.New("oryguard: ForgetSession needs a session ID")
-
-// ForgetSession drops every cached entry for the session with this ID, in
-// this process and, with a shared tier (CacheConfig.Shared), in the tier and
-// on every instance of the fleet. Call it after revoking a session through
-// Ory's admin API ("sign out everywhere", banning a user): Kratos tells
-// nobody, so without it the guard serves the session until its entries
-// expire (at most Cache.TTL). An error means the fleet may not have been
-// told; this process has forgotten the session all the same.
-func (g *Guard) ForgetSession(ctx context.Context, sessionID string) error {
-	if sessionID == "" {
-		return errNoSessionID
-	}
-	if g.cache == nil {
-		return nil
-	}
-	g.buryWhere(func(s *client.Session) bool { return s.Id == sessionID })
-	if g.shared == nil {
-		return nil
-	}
-	if err := g.shared.c.DeleteSessions(ctx, g.shared.sessionHashes(sessionID, len(g.shared.secrets))); err != nil {
-		return fmt.Errorf("oryguard: forget session in the shared tier: %w", err)
-	}
-	return nil
 }
 
 // invalidate applies an invalidation from the fleet.
@@ -358,17 +295,4 @@ func (g *Guard) invalidate(inv Invalidation) {
 		}
 		return false
 	})
-}
-
-// buryWhere buries every cached session that match selects.
-func (g *Guard) buryWhere(match func(*client.Session) bool) {
-	var keys []sessionKey
-	for k, e := range g.cache.All() {
-		if e.session != nil && match(e.session) {
-			keys = append(keys, k)
-		}
-	}
-	for _, k := range keys {
-		g.bury(k)
-	}
 }

@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/maypok86/otter/v2"
 	client "github.com/ory/client-go"
 )
 
@@ -41,141 +38,6 @@ type result struct {
 	retryAfter int                 // seconds, for resultLimited
 	redirect   string              // Ory's redirect_browser_to
 	cached     bool                // a fresh cache hit: Ory was not asked
-}
-
-// entry is one cached session.
-type entry struct {
-	session *client.Session
-	fresh   int64 // unix ns: served without asking Ory until then
-	evict   int64 // unix ns: kept (for stale-if-error) until then
-}
-
-// maxBackoff caps how long the guard honours a Retry-After from Ory.
-const maxBackoff = time.Minute
-
-func (g *Guard) initCache(cc CacheConfig) error {
-	if cc.TTL <= 0 {
-		return nil
-	}
-	if cc.MaxEntries < 0 || cc.StaleIfError < 0 {
-		return fmt.Errorf("%w: Cache.MaxEntries and Cache.StaleIfError must not be negative", ErrInvalidConfig)
-	}
-	n := cc.MaxEntries
-	if n == 0 {
-		n = DefaultCacheMaxEntries
-	}
-	g.ttl, g.stale = cc.TTL, cc.StaleIfError
-	c, err := otter.New(&otter.Options[sessionKey, *entry]{
-		MaximumSize: n,
-		// Run the cache's maintenance on the calling goroutine (amortised,
-		// rare) instead of waking a goroutine from the request path.
-		Executor: func(fn func()) { fn() },
-		// A coarse clock (clock.go): the guard checks deadlines itself, so
-		// otter's expiry only frees memory, never early.
-		Clock: cacheClock(),
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[sessionKey, *entry]) time.Duration {
-			return time.Duration(e.Value.evict-time.Now().UnixNano()) + cacheClockResolution
-		}),
-	})
-	if err != nil {
-		return fmt.Errorf("oryguard: create session cache: %w", err)
-	}
-	g.cache = c
-	return nil
-}
-
-// session finds the session for a credential: from the cache when it is
-// on, otherwise from one whoami call shared by every concurrent request
-// with the same credential.
-func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result {
-	key := g.key(c)
-	now := at.UnixNano()
-	var cached *entry
-	if g.cache != nil {
-		if e, ok := g.cache.GetIfPresent(key); ok {
-			if now < e.fresh {
-				g.observeCache(ctx, e, true)
-				return result{kind: resultSession, session: e.session, cached: true}
-			}
-			cached = e
-		}
-		g.observeCache(ctx, cached, false)
-	}
-	fwd, ok := c.forward()
-	if !ok {
-		return result{kind: resultNoSession} // never ask Ory about garbage
-	}
-	if g.shared != nil && fwd.n != c.n {
-		return g.session(ctx, &fwd, at) // the fleet knows a credential by what Ory sees
-	}
-	var res result
-	if wait := g.backoffWait(now); wait > 0 { // with a shared tier, fetch asks it first
-		res = result{kind: resultLimited, retryAfter: wait}
-	} else {
-		res = g.collapse(ctx, key, &fwd)
-	}
-	if cached != nil && now < cached.evict && usable(cached.session, time.Unix(0, now)) {
-		switch res.kind {
-		case resultFailed, resultTimeout, resultLimited: // Ory failing; never resultBusy, the guard's own saturation
-			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory is failing; serving a stale cached session",
-				slog.String("session_id", cached.session.Id), slog.Int("ory_result", int(res.kind)))
-			return result{kind: resultSession, session: cached.session}
-		}
-	}
-	return res
-}
-
-// flight is one whoami call that concurrent requests with the same
-// credential share.
-type flight struct {
-	done      chan struct{} // closed when res is set
-	res       result
-	discarded bool // set by forget (under flightsMu): the answer is not cached
-}
-
-// collapse shares one whoami call between concurrent callers with the same
-// credential. The first caller (the leader) makes the call on its own
-// goroutine, bounded by the timeout and by its own context: handing the
-// call to another goroutine costs a scheduler round trip on every miss
-// (measured: about half again the time of a bare ToSession call). Others
-// wait for its answer or for their own context to end. When the leader's
-// context ends before Ory answers, the leader returns at once and a waiter
-// asks again, so nobody gets an error because someone else gave up.
-func (g *Guard) collapse(ctx context.Context, key sessionKey, c *credential) result {
-	for {
-		g.flightsMu.Lock()
-		f, ok := g.flights[key]
-		if !ok {
-			f = &flight{done: make(chan struct{})}
-			g.flights[key] = f
-			g.flightsMu.Unlock()
-			return g.lead(ctx, key, c, f)
-		}
-		g.flightsMu.Unlock()
-		select {
-		case <-f.done:
-			if f.res.kind == resultCanceled && ctx.Err() == nil {
-				continue // the leader left before Ory answered: ask again
-			}
-			return f.res
-		case <-ctx.Done():
-			return result{kind: resultCanceled, status: http.StatusServiceUnavailable}
-		}
-	}
-}
-
-// lead makes the shared call and hands its result to the waiters.
-func (g *Guard) lead(ctx context.Context, key sessionKey, c *credential, f *flight) result {
-	defer func() {
-		g.flightsMu.Lock()
-		if g.flights[key] == f { // forget may have replaced it
-			delete(g.flights, key)
-		}
-		g.flightsMu.Unlock()
-		close(f.done)
-	}()
-	f.res = g.fetch(ctx, key, c, f)
-	return f.res
 }
 
 // lookup asks Ory's whoami once, for flight f, and caches a usable session.
@@ -391,15 +253,6 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
-
-// unixNano is t.UnixNano, clamped to int64 for times past the year 2262
-// (an expires_at Ory may send for a very long session lifespan).
-func unixNano(t time.Time) int64 {
-	if t.After(time.Unix(0, math.MaxInt64)) {
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
 
 // logBusy reports refusals by the lookup limit: the first at once, then at
 // most one line a second with the number refused meanwhile, so a flood of

@@ -1,0 +1,103 @@
+package core
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// flowURL builds {OryURL}/self-service/login/browser with the given flags
+// and return_to.
+func (g *Guard) flowURL(returnTo string, refresh, aal2 bool) string {
+	q := url.Values{}
+	if aal2 {
+		q.Set("aal", "aal2")
+	}
+	if refresh {
+		q.Set("refresh", "true")
+	}
+	if returnTo != "" {
+		q.Set("return_to", returnTo)
+	}
+	return g.ory + "/self-service/login/browser?" + q.Encode()
+}
+
+// LoginURL is Ory's browser login flow URL, returning to returnTo (checked
+// with SafeReturnTo) afterwards.
+func (g *Guard) LoginURL(returnTo string) string {
+	return g.flowURL(g.SafeReturnTo(returnTo), false, false)
+}
+
+// RefreshURL is the login flow URL with refresh=true: the user proves their
+// identity again (Ory's privileged-session re-authentication) and returns to
+// returnTo.
+func (g *Guard) RefreshURL(returnTo string) string {
+	return g.flowURL(g.SafeReturnTo(returnTo), true, false)
+}
+
+// StepUpURL is the login flow URL with aal=aal2: the user adds a second
+// factor to the session and returns to returnTo.
+func (g *Guard) StepUpURL(returnTo string) string {
+	return g.flowURL(g.SafeReturnTo(returnTo), false, true)
+}
+
+// withReturnTo sets return_to on an absolute http(s) URL chosen by Ory (a
+// redirect_browser_to); it reports false when the URL is unusable.
+func withReturnTo(raw, returnTo string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	q := u.Query()
+	q.Set("return_to", returnTo)
+	u.RawQuery = q.Encode()
+	return u.String(), true
+}
+
+// origin returns u's origin as "scheme://host:port", lower case, with the
+// scheme's default port made explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	return scheme + "://" + strings.ToLower(hostPort(scheme, u.Host))
+}
+
+// redirectOrigins checks Config.AllowedRedirectOrigins and returns them,
+// with OryURL's own origin first, in origin form.
+func redirectOrigins(ory *url.URL, allowed []string) ([]string, error) {
+	out := []string{origin(ory)}
+	for _, raw := range allowed {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: Config.AllowedRedirectOrigins entry %q must be an origin such as https://auth.example.com (scheme and host, no path)", ErrInvalidConfig, raw)
+		}
+		out = append(out, origin(u))
+	}
+	return out, nil
+}
+
+// oryRedirect returns Ory's redirect_browser_to with return_to set, when it
+// points at OryURL's origin or one of Config.AllowedRedirectOrigins (an Ory
+// Network custom domain, say). Anything else reports false, and the guard
+// builds the flow URL on OryURL itself: an Ory answer, or whatever sits
+// between the guard and Ory, must not be able to send users elsewhere.
+func (g *Guard) oryRedirect(raw, returnTo string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	o := origin(u)
+	for _, allowed := range g.redirectOrigins {
+		if o == allowed {
+			return withReturnTo(raw, returnTo)
+		}
+	}
+	return "", false
+}
+
+// RefreshRedirect is the decision for a "/refresh-session" route: a 303 to
+// Ory's login flow with refresh=true, returning to the request's return_to
+// query parameter (checked with SafeReturnTo) or the app's root.
+func (g *Guard) RefreshRedirect(r *Request) Decision {
+	return redirect(g.RefreshURL(queryParam(r.URI, "return_to")))
+}
