@@ -49,16 +49,16 @@ func (b *backoff) wait(now int64) int {
 // (unix ns) and received at now: a 429 starts or renews it for Retry-After
 // seconds; any other answer Ory gave (not a failure) to a question sent
 // since the backoff began ends it.
-func (b *backoff) observe(kind resultKind, retryAfter int, sent, now int64) {
+func (b *backoff) observe(kind reason, retryAfter int, sent, now int64) {
 	switch kind {
-	case resultLimited:
+	case reasonRateLimited:
 		if b.until.Load() <= now {
 			b.since.Store(now)
 		}
 		b.probe.Store(now + probeInterval)
 		b.until.Store(now + int64(retryAfter)*int64(time.Second))
-	case resultSession, resultNoSession, resultAAL2, resultForbidden:
-		if until := b.until.Load(); until > now && sent >= b.since.Load() {
+	default:
+		if until := b.until.Load(); reasons[kind].oryAnswered && until > now && sent >= b.since.Load() {
 			b.until.CompareAndSwap(until, 0)
 		}
 	}

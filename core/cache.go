@@ -65,7 +65,7 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 		if e, ok := g.cache.GetIfPresent(key); ok {
 			if now < e.fresh {
 				g.observeCache(ctx, e, true)
-				return result{kind: resultSession, session: e.session, cached: true}
+				return result{kind: reasonSession, session: e.session, cached: true}
 			}
 			cached = e
 		}
@@ -73,23 +73,22 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	}
 	fwd, ok := c.forward()
 	if !ok {
-		return result{kind: resultNoSession} // never ask Ory about garbage
+		return result{kind: reasonNoSession} // never ask Ory about garbage
 	}
 	if g.shared != nil && fwd.n != c.n {
 		return g.session(ctx, &fwd, at) // the fleet knows a credential by what Ory sees
 	}
 	var res result
 	if wait := g.backoffWait(now); wait > 0 { // with a shared tier, fetch asks it first
-		res = result{kind: resultLimited, retryAfter: wait}
+		res = result{kind: reasonRateLimited, retryAfter: wait}
 	} else {
 		res = g.collapse(ctx, key, &fwd)
 	}
 	if cached != nil && now < cached.evict && usable(cached.session, time.Unix(0, now)) {
-		switch res.kind {
-		case resultFailed, resultTimeout, resultLimited: // Ory failing; never resultBusy, the guard's own saturation
+		if reasons[res.kind].oryFailing { // never the guard's own saturation (reasonBusy)
 			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory is failing; serving a stale cached session",
 				slog.String("session_id", cached.session.Id), slog.Int("ory_result", int(res.kind)))
-			return result{kind: resultSession, session: cached.session}
+			return result{kind: reasonSession, session: cached.session}
 		}
 	}
 	return res

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"net/http"
 )
 
 // flight is one whoami call that concurrent requests with the same
@@ -34,12 +33,12 @@ func (g *Guard) collapse(ctx context.Context, key sessionKey, c *credential) res
 		g.flightsMu.Unlock()
 		select {
 		case <-f.done:
-			if f.res.kind == resultCanceled && ctx.Err() == nil {
+			if f.res.kind == reasonCanceled && ctx.Err() == nil {
 				continue // the leader left before Ory answered: ask again
 			}
 			return f.res
 		case <-ctx.Done():
-			return result{kind: resultCanceled, status: http.StatusServiceUnavailable}
+			return result{kind: reasonCanceled}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,6 +33,9 @@ const (
 	// no credential at all.
 	MaxCredentialLength = 4096
 )
+
+// ErrInvalidConfig wraps every error New returns for a bad Config.
+var ErrInvalidConfig = errors.New("oryguard: invalid configuration")
 
 // DefaultSessionCookies are the session cookie names the guard looks for
 // when Config.SessionCookies is empty: the self-hosted Kratos default and

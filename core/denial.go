@@ -70,16 +70,16 @@ func (d *Denial) Decision() Decision {
 	return Decision{Status: d.Status, Header: d.header, Body: d.body, Denial: d}
 }
 
-// refuse builds a denial answered with a status and a body: JSON in Ory's
-// error shape for API clients, plain text for browsers. id is Ory's error
-// id, msg the human-readable reason, loc the flow to go to (named in the
-// JSON as redirect_browser_to), retry the Retry-After seconds (0: none).
-func refuse(api bool, reason error, status int, id, msg, loc string, retry int, cause error) Decision {
-	d := respond(api, status, id, msg, loc)
+// refuse builds a denial answered with the status and text of a reason's
+// row: JSON in Ory's error shape for API clients, plain text for browsers.
+// loc is the flow to go to (named in the JSON as redirect_browser_to),
+// retry the Retry-After seconds (0: none).
+func refuse(api bool, row *reasonRow, loc string, retry int, cause error) Decision {
+	d := respond(api, row.status, row.oryID, row.text, loc)
 	if retry > 0 {
 		d.Header.Set("Retry-After", strconv.Itoa(retry))
 	}
-	return deniedBy(d, reason, api, loc, retry, cause)
+	return deniedBy(d, row.err, api, loc, retry, cause)
 }
 
 // sendTo builds a denial that sends a browser to an Ory flow with 303.
@@ -122,19 +122,6 @@ type oryError struct {
 	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
 }
 
-// Reasons used in responses; also the text of browser error pages.
-const (
-	reasonNoSession   = "No valid Ory session was found in the request."
-	reasonAAL2        = "The session must be verified with a second factor."
-	reasonRefresh     = "The session must be re-authenticated."
-	reasonRateLimited = "Ory is rate-limiting session checks; try again later."
-	reasonUnavailable = "The session could not be verified because Ory is unavailable."
-	reasonTimeout     = "The session could not be verified in time."
-	reasonBusy        = "Too many session checks are in flight; try again shortly."
-	reasonForbidden   = "Ory refused the session."
-	reasonCheck       = "The session does not meet this route's requirements."
-)
-
 func allow(s *client.Session, h http.Header) Decision {
 	return Decision{Allow: true, Session: s, Header: h}
 }
@@ -169,95 +156,28 @@ func redirect(loc string) Decision {
 	}
 }
 
-// fail answers a request whose session could not be verified because Ory
-// failed, rate-limited or the guard is saturated: never a login redirect
-// (that would loop users into a broken login page). An optional route runs
-// its handler without a session.
-func (rt *Route) fail(r *Request, res result) Decision {
-	api := rt.isAPI(r)
-	var reason error
-	switch res.kind {
-	case resultLimited:
-		reason = ErrRateLimited
-	case resultBusy:
-		reason = ErrBusy
-	case resultTimeout:
-		reason = ErrOryTimeout
-	default: // resultFailed, resultCanceled
-		reason = ErrOryUnavailable
-	}
-	if rt.p.optional {
-		return anonymous(reason, api)
-	}
-	switch res.kind {
-	case resultLimited:
-		return refuse(api, reason, 429, "", reasonRateLimited, "", res.retryAfter, nil)
-	case resultBusy:
-		return refuse(api, reason, 503, "", reasonBusy, "", 1, nil)
-	case resultTimeout:
-		return refuse(api, reason, 504, "", reasonTimeout, "", 0, nil)
-	default:
-		return refuse(api, reason, res.status, "", reasonUnavailable, "", 0, nil)
-	}
-}
-
-type denial uint8
-
-const (
-	denyLogin denial = iota
-	denyAAL2
-	denyRefresh
-	denyForbidden
-)
-
-// deny answers a request that may not pass: the handler runs without a
-// session on an optional route; otherwise browsers are redirected and API
-// clients get JSON.
-func (rt *Route) deny(r *Request, why denial, oryRedirect string, refresh bool) Decision {
+// deny answers a request that gets no session, for the reason res.kind:
+// on an optional route the handler runs without one; otherwise a browser is
+// sent to the reason's flow when it has one, and every other answer is the
+// reason's status and text (JSON in Ory's error shape for API clients). Ory
+// failing, rate-limiting or the guard being saturated has no flow: sending
+// users to log in then would loop them into a broken login page. refresh
+// makes a step-up re-authenticate too; cause is a failed Check's error.
+func (rt *Route) deny(r *Request, res result, refresh bool, cause error) Decision {
+	row := &reasons[res.kind]
 	api := rt.isAPI(r)
 	if rt.p.optional {
-		return anonymous(why.reason(), api)
+		d := anonymous(row.err, api)
+		d.Denial.Cause = cause
+		return d
 	}
-	g := rt.g
-	returnTo := g.ReturnTo(r)
-	switch why {
-	case denyAAL2:
-		loc := g.flowURL(returnTo, refresh, true)
-		if u, ok := g.oryRedirect(oryRedirect, returnTo); ok && !refresh {
-			loc = u
-		}
-		if api {
-			return refuse(true, ErrAAL2Required, 403, "session_aal2_required", reasonAAL2, loc, 0, nil)
-		}
-		return sendTo(ErrAAL2Required, loc)
-	case denyRefresh:
-		loc := g.flowURL(returnTo, true, false)
-		if api {
-			return refuse(true, ErrRefreshRequired, 403, "session_refresh_required", reasonRefresh, loc, 0, nil)
-		}
-		return sendTo(ErrRefreshRequired, loc)
-	case denyForbidden:
-		loc, ok := g.oryRedirect(oryRedirect, returnTo)
-		if ok && !api {
-			return sendTo(ErrForbidden, loc)
-		}
-		return refuse(api, ErrForbidden, 403, "", reasonForbidden, loc, 0, nil)
+	browserLoc, apiLoc := rt.g.flowFor(r, row.flow, res.redirect, refresh)
+	if !api && browserLoc != "" {
+		return sendTo(row.err, browserLoc)
 	}
-	if api {
-		return refuse(true, ErrNoSession, 401, "", reasonNoSession, "", 0, nil)
+	retry := res.retryAfter
+	if retry == 0 {
+		retry = row.retry
 	}
-	return sendTo(ErrNoSession, g.flowURL(returnTo, false, false))
-}
-
-// reason is the sentinel error of a denial kind.
-func (why denial) reason() error {
-	switch why {
-	case denyAAL2:
-		return ErrAAL2Required
-	case denyRefresh:
-		return ErrRefreshRequired
-	case denyForbidden:
-		return ErrForbidden
-	}
-	return ErrNoSession
+	return refuse(api, row, apiLoc, retry, cause)
 }

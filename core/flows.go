@@ -101,3 +101,31 @@ func (g *Guard) oryRedirect(raw, returnTo string) (string, bool) {
 func (g *Guard) RefreshRedirect(r *Request) Decision {
 	return redirect(g.RefreshURL(queryParam(r.URI, "return_to")))
 }
+
+// flowFor is where a denial whose reason has flow f sends the request:
+// browserLoc is a browser's 303 Location ("" when a browser gets a status
+// instead), apiLoc the flow an API client's JSON names as
+// redirect_browser_to. oryRedirect is Ory's redirect_browser_to, followed
+// only to known origins; refresh makes a step-up re-authenticate too (and
+// then Ory's redirect, which would not, is not followed).
+func (g *Guard) flowFor(r *Request, f flow, oryRedirect string, refresh bool) (browserLoc, apiLoc string) {
+	if f == flowNone {
+		return "", ""
+	}
+	returnTo := g.ReturnTo(r)
+	switch f {
+	case flowLogin:
+		return g.flowURL(returnTo, false, false), ""
+	case flowStepUp:
+		loc := g.flowURL(returnTo, refresh, true)
+		if u, ok := g.oryRedirect(oryRedirect, returnTo); ok && !refresh {
+			loc = u
+		}
+		return loc, loc
+	case flowRefresh:
+		loc := g.flowURL(returnTo, true, false)
+		return loc, loc
+	}
+	loc, _ := g.oryRedirect(oryRedirect, returnTo) // flowOry: "" when not followed
+	return loc, loc
+}

@@ -126,48 +126,35 @@ func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credNone || c.kind == credInvalid {
-		return rt.deny(r, denyLogin, "", false)
+		return rt.deny(r, result{kind: reasonNoSession}, false, nil)
 	}
 	now := g.now()
 	res := g.session(ctx, &c, now)
 	if res.cached && rt.failsPolicy(res.session, now) {
 		res = g.recheck(ctx, &c, res, now) // once, before denying (recheck.go)
 	}
-	switch res.kind {
-	case resultSession:
+	if res.kind == reasonSession {
 		return rt.check(ctx, r, res, now)
-	case resultNoSession:
-		return rt.deny(r, denyLogin, "", false)
-	case resultAAL2:
-		return rt.deny(r, denyAAL2, res.redirect, false)
-	case resultForbidden:
-		return rt.deny(r, denyForbidden, res.redirect, false)
 	}
-	return rt.fail(r, res)
+	return rt.deny(r, res, false, nil)
 }
 
 // check applies the route policy to a verified session.
 func (rt *Route) check(ctx context.Context, r *Request, res result, now time.Time) Decision {
 	s := res.session
 	if !usable(s, now) {
-		return rt.deny(r, denyLogin, "", false)
+		return rt.deny(r, result{kind: reasonNoSession}, false, nil)
 	}
 	needAAL2, needRefresh := rt.needAAL2(s), rt.needRefresh(s, now)
 	switch {
 	case needAAL2:
-		return rt.deny(r, denyAAL2, "", needRefresh)
+		return rt.deny(r, result{kind: reasonAAL2}, needRefresh, nil)
 	case needRefresh:
-		return rt.deny(r, denyRefresh, "", false)
+		return rt.deny(r, result{kind: reasonRefresh}, false, nil)
 	}
 	for _, fn := range rt.p.checks {
 		if err := fn(ctx, s); err != nil {
-			api := rt.isAPI(r)
-			if rt.p.optional {
-				d := anonymous(ErrForbidden, api)
-				d.Denial.Cause = err
-				return d
-			}
-			return refuse(api, ErrForbidden, 403, "", reasonCheck, "", 0, err)
+			return rt.deny(r, result{kind: reasonCheck}, false, err)
 		}
 	}
 	return allow(s, res.header)

@@ -117,7 +117,7 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 		return redirect(g.SafeReturnTo(returnTo))
 	}
 	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: logout failed", slog.String("error", err.Error()))
-	return respond(isAPI(r), http.StatusBadGateway, "", reasonUnavailable, "")
+	return respond(isAPI(r), http.StatusBadGateway, "", reasons[reasonOryFailed].text, "")
 }
 
 // nativeLogout ends a token session through Ory's API.
@@ -141,7 +141,7 @@ func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) Deci
 		err = errors.New("unexpected status " + resp.Status)
 	}
 	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: native logout failed", slog.String("error", err.Error()))
-	return respond(true, http.StatusBadGateway, "", reasonUnavailable, "")
+	return respond(true, http.StatusBadGateway, "", reasons[reasonOryFailed].text, "")
 }
 
 // LogoutURL asks Ory for a browser logout URL for the session cookie in r

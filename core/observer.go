@@ -125,21 +125,10 @@ func OutcomeOf(d *Decision) Outcome {
 	case d.Allow:
 		return OutcomeAllowedAnonymous
 	}
-	switch r := d.Denial.Reason; {
-	case errors.Is(r, ErrAAL2Required):
-		return OutcomeAAL2Required
-	case errors.Is(r, ErrRefreshRequired):
-		return OutcomeRefreshRequired
-	case errors.Is(r, ErrForbidden):
-		return OutcomeForbidden
-	case errors.Is(r, ErrRateLimited):
-		return OutcomeRateLimited
-	case errors.Is(r, ErrOryUnavailable):
-		return OutcomeOryUnavailable
-	case errors.Is(r, ErrOryTimeout):
-		return OutcomeOryTimeout
-	case errors.Is(r, ErrBusy):
-		return OutcomeBusy
+	for o := OutcomeNoSession + 1; o < NumOutcomes; o++ {
+		if err := outcomeErrs[o]; err != nil && errors.Is(d.Denial.Reason, err) {
+			return o
+		}
 	}
 	return OutcomeNoSession
 }
@@ -280,27 +269,14 @@ func (g *Guard) whoamiDone(ctx, caller context.Context, res *result, resp *http.
 	if resp != nil {
 		w.Status = resp.StatusCode
 	}
-	switch res.kind {
-	case resultSession:
-		w.Result = WhoamiSession
+	w.Result = reasons[res.kind].whoami
+	if res.kind == reasonSession {
 		w.SessionID = res.session.Id
 		if id := res.session.Identity; id != nil {
 			w.IdentityID = id.Id
 		}
-	case resultNoSession:
-		w.Result = WhoamiNoSession
-	case resultAAL2:
-		w.Result = WhoamiAAL2Required
-	case resultForbidden:
-		w.Result = WhoamiForbidden
-	case resultLimited:
-		w.Result = WhoamiRateLimited
-	case resultTimeout:
-		w.Result = WhoamiTimeout
-	default:
-		w.Result = WhoamiError
 	}
-	if res.kind != resultSession && caller.Err() != nil {
+	if res.kind != reasonSession && caller.Err() != nil {
 		w.Result = WhoamiCanceled
 	}
 	o.WhoamiDone(ctx, w)

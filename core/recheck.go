@@ -18,8 +18,7 @@ func (g *Guard) recheck(ctx context.Context, c *credential, cached result, at ti
 		return cached
 	}
 	res := g.collapse(g.skipShared(ctx), g.key(c), &fwd)
-	switch res.kind {
-	case resultSession, resultNoSession, resultAAL2, resultForbidden:
+	if reasons[res.kind].oryAnswered {
 		return res
 	}
 	return cached

@@ -155,7 +155,7 @@ func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *fli
 		}
 	}
 	if wait := g.backoff.wait(g.now().UnixNano()); wait > 0 {
-		return result{kind: resultLimited, retryAfter: wait}
+		return result{kind: reasonRateLimited, retryAfter: wait}
 	}
 	return g.lookup(ctx, key, c, f)
 }
@@ -201,7 +201,7 @@ func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f
 	}
 	exp := unixNano(*s.ExpiresAt)
 	g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
-	return result{kind: resultSession, session: s, cached: true}, true // a copy: recheck may ask Ory
+	return result{kind: reasonSession, session: s, cached: true}, true // a copy: recheck may ask Ory
 }
 
 func decodeShared(v []byte) (int64, *client.Session, bool) {

@@ -15,27 +15,12 @@ import (
 	client "github.com/ory/client-go"
 )
 
-type resultKind uint8
-
-const (
-	resultFailed    resultKind = iota // Ory answered badly or not at all
-	resultSession                     // a usable session
-	resultNoSession                   // 401, or a session that is not active
-	resultAAL2                        // 403 session_aal2_required
-	resultForbidden                   // another 403
-	resultLimited                     // 429, or backing off after one
-	resultBusy                        // too many lookups in flight
-	resultTimeout                     // Ory did not answer within the timeout
-	resultCanceled                    // the caller's context ended first
-)
-
 // result is what one whoami lookup found.
 type result struct {
-	kind       resultKind
+	kind       reason // its row in reasons says the rest
 	session    *client.Session
 	header     map[string][]string // Set-Cookie to pass on
-	status     int                 // response status for resultFailed/resultCanceled
-	retryAfter int                 // seconds, for resultLimited
+	retryAfter int                 // seconds, for reasonRateLimited
 	redirect   string              // Ory's redirect_browser_to
 	cached     bool                // a fresh cache hit: Ory was not asked
 }
@@ -49,7 +34,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 		default:
 			g.observeRefused(ctx)
 			g.logBusy(ctx)
-			return result{kind: resultBusy}
+			return result{kind: reasonBusy}
 		}
 	}
 	caller := ctx
@@ -73,12 +58,12 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	res := g.classify(ctx, s, resp, err)
 	g.backoff.observe(res.kind, res.retryAfter, sent.UnixNano(), g.now().UnixNano())
 	g.whoamiDone(ctx, caller, &res, resp, start)
-	if res.kind != resultSession && caller.Err() != nil {
+	if res.kind != reasonSession && caller.Err() != nil {
 		// The caller left; Ory's answer (likely an aborted call) says
 		// nothing about the session or about Ory's health.
-		return result{kind: resultCanceled, status: http.StatusServiceUnavailable}
+		return result{kind: reasonCanceled}
 	}
-	if res.kind == resultFailed || res.kind == resultTimeout {
+	if res.kind == reasonOryFailed || res.kind == reasonTimeout {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
@@ -87,11 +72,11 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 			slog.Int("ory_status", status), slog.String("error", errString(err)),
 			slog.Duration("elapsed", time.Since(start)))
 	}
-	if res.kind == resultLimited {
+	if res.kind == reasonRateLimited {
 		g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: Ory rate-limited the session check",
 			slog.Int("retry_after_seconds", res.retryAfter))
 	}
-	if res.kind == resultSession && g.cache != nil {
+	if res.kind == reasonSession && g.cache != nil {
 		exp := unixNano(*s.ExpiresAt)
 		hint := cacheFor(resp.Header, sent) // Ory's own limit, if it sent one
 		fresh := min(unixNano(sent.Add(g.ttl)), exp, hint)
@@ -114,37 +99,37 @@ func errString(err error) string {
 func (g *Guard) classify(ctx context.Context, s *client.Session, resp *http.Response, err error) result {
 	if resp == nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || isTimeout(err) {
-			return result{kind: resultTimeout, status: http.StatusGatewayTimeout}
+			return result{kind: reasonTimeout}
 		}
-		return result{kind: resultFailed, status: http.StatusBadGateway}
+		return result{kind: reasonOryFailed}
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if err != nil {
 			if isTimeout(err) || ctx.Err() != nil {
-				return result{kind: resultTimeout, status: http.StatusGatewayTimeout}
+				return result{kind: reasonTimeout}
 			}
-			return result{kind: resultFailed, status: http.StatusBadGateway}
+			return result{kind: reasonOryFailed}
 		}
 		if s == nil || s.Id == "" {
-			return result{kind: resultFailed, status: http.StatusBadGateway}
+			return result{kind: reasonOryFailed}
 		}
 		if !usable(s, g.now()) {
-			return result{kind: resultNoSession}
+			return result{kind: reasonNoSession}
 		}
-		return result{kind: resultSession, session: s, header: g.setCookies(resp.Header)}
+		return result{kind: reasonSession, session: s, header: g.setCookies(resp.Header)}
 	case http.StatusUnauthorized:
-		return result{kind: resultNoSession}
+		return result{kind: reasonNoSession}
 	case http.StatusForbidden:
 		id, to := errorDetails(err)
 		if id == "session_aal2_required" {
-			return result{kind: resultAAL2, redirect: to}
+			return result{kind: reasonAAL2, redirect: to}
 		}
-		return result{kind: resultForbidden, redirect: to}
+		return result{kind: reasonForbidden, redirect: to}
 	case http.StatusTooManyRequests:
-		return result{kind: resultLimited, retryAfter: retryAfter(resp.Header.Get("Retry-After"), g.now())}
+		return result{kind: reasonRateLimited, retryAfter: retryAfter(resp.Header.Get("Retry-After"), g.now())}
 	}
-	return result{kind: resultFailed, status: http.StatusBadGateway}
+	return result{kind: reasonOryFailed}
 }
 
 func isTimeout(err error) bool {
