@@ -44,7 +44,7 @@ var internalError = Decision{
 func Answer(err error) Decision {
 	var d *Denial
 	if errors.As(err, &d) && d != nil {
-		return d.Decision()
+		return d.decision()
 	}
 	return internalError
 }

@@ -4,133 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"testing"
-	"time"
 
+	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/core/orytest"
 )
-
-// rawHeader is a RawHeader over an http.Header, as fasthttp's would be. It
-// counts the header reads by name.
-type rawHeader struct {
-	method, uri string
-	h           http.Header
-	reads       map[string]int
-}
-
-func newRawHeader(method, uri string, h http.Header) *rawHeader {
-	return &rawHeader{method: method, uri: uri, h: h, reads: map[string]int{}}
-}
-
-func (r *rawHeader) Method() []byte     { return []byte(r.method) }
-func (r *rawHeader) RequestURI() []byte { return []byte(r.uri) }
-func (r *rawHeader) Peek(k string) []byte {
-	r.reads[k]++
-	if v := r.h.Values(k); len(v) > 0 {
-		return []byte(v[0])
-	}
-	return nil
-}
-
-func (r *rawHeader) PeekAll(k string) [][]byte {
-	r.reads[k]++
-	var out [][]byte
-	for _, v := range r.h.Values(k) {
-		out = append(out, []byte(v))
-	}
-	return out
-}
-
-// answer is what a client sees of a decision.
-func answer(d core.Decision) string {
-	return fmt.Sprintf("allow=%v status=%d header=%v body=%q", d.Allow, d.Status, d.Header, d.Body)
-}
-
-// TestRequestFromRawAnswersAsRequestFromHTTP: the same headers, read
-// through RequestFromRaw (lazily) or RequestFromHTTP (up front), get the
-// same answer from every entry point that reads a Request.
-func TestRequestFromRawAnswersAsRequestFromHTTP(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	ory.Session("live", orytest.ActiveSession("s1", "a@example.com"))
-	ory.Session("ory_st_live", orytest.ActiveSession("s2", "b@example.com"))
-	g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.AppURL = "https://app.example" })
-	routes := map[string]*core.Route{"required": g.Route(), "aal2": g.Route(core.RequireAAL2()), "optional": g.Route(core.Optional())}
-	for _, h := range []http.Header{
-		{},
-		{"Accept": {"application/json"}, "Content-Type": {"text/plain"}, "X-Session-Token": {"ory_st_x"}, "Authorization": {"Bearer y"}},
-		{"Authorization": {"Bearer ory_st_live"}},
-		{"X-Session-Token": {"ory_st_live"}, "Cookie": {"ory_kratos_session=live"}},
-		{"Cookie": {"a=1", "ory_kratos_session=z"}, "Accept": {"text/html", "ignored"}},
-		{"Cookie": {"a=1; ory_kratos_session=live"}, "Accept": {"application/json"}},
-		{"Cookie": {"ory_kratos_session=live"}, "Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}},
-		{"Cookie": {"ory_kratos_session=live"}, "Origin": {"https://app.example"}},
-		{"Content-Type": {"application/json; charset=utf-8"}},
-	} {
-		r, _ := http.NewRequest(http.MethodPost, "https://app.example/p?q=1&return_to=/next", nil)
-		r.RequestURI = "/p?q=1&return_to=/next"
-		r.Header = h
-		r.Host = "app.example"
-		want := core.RequestFromHTTP(r)
-		got := core.RequestFromRaw(newRawHeader(http.MethodPost, r.RequestURI, h), []byte("app.example"))
-		for name, rt := range routes {
-			if a, b := answer(rt.Authenticate(context.Background(), &got)), answer(rt.Authenticate(context.Background(), &want)); a != b {
-				t.Errorf("header %v, %s route: RequestFromRaw gets %s, RequestFromHTTP %s", h, name, a, b)
-			}
-		}
-		if a, b := answer(g.RefreshRedirect(&got)), answer(g.RefreshRedirect(&want)); a != b {
-			t.Errorf("header %v, refresh: RequestFromRaw gets %s, RequestFromHTTP %s", h, a, b)
-		}
-		if a, b := g.ReturnTo(&got), g.ReturnTo(&want); a != b {
-			t.Errorf("header %v, ReturnTo: RequestFromRaw gets %s, RequestFromHTTP %s", h, a, b)
-		}
-		// Logout last: it ends the session in the cache (the fake Ory keeps it).
-		if a, b := answer(g.LogoutRedirect(context.Background(), &got)), answer(g.LogoutRedirect(context.Background(), &want)); a != b {
-			t.Errorf("header %v, logout: RequestFromRaw gets %s, RequestFromHTTP %s", h, a, b)
-		}
-	}
-}
-
-// TestRequestFromRawHitReadsOnlyTheCredential: on a cache hit the guard
-// reads X-Session-Token and the Cookie headers, once each, and no other
-// header; a denial reads what it needs to answer.
-func TestRequestFromRawHitReadsOnlyTheCredential(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	ory.Session("live", orytest.ActiveSession("s1", "a@example.com"))
-	g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.Cache.TTL = time.Minute })
-	rt := g.Route()
-	h := http.Header{
-		"Cookie":         {"a=1; ory_kratos_session=live"},
-		"Accept":         {"text/html"},
-		"Content-Type":   {"text/plain"},
-		"Authorization":  {"Basic eA=="},
-		"Sec-Fetch-Site": {"same-origin"},
-		"Origin":         {"https://app.example"},
-	}
-	for i := range 2 { // a miss, then a hit
-		raw := newRawHeader(http.MethodGet, "/", h)
-		req := core.RequestFromRaw(raw, []byte("app.example"))
-		if d := rt.Authenticate(context.Background(), &req); !d.Allow {
-			t.Fatalf("request %d denied: %d", i, d.Status)
-		}
-		if want := map[string]int{"X-Session-Token": 1, "Cookie": 1}; !maps.Equal(raw.reads, want) {
-			t.Errorf("request %d read %v, want %v", i, raw.reads, want)
-		}
-	}
-	raw := newRawHeader(http.MethodGet, "/", http.Header{"Accept": {"application/json"}})
-	req := core.RequestFromRaw(raw, []byte("app.example"))
-	if d := rt.Authenticate(context.Background(), &req); d.Allow || d.Status != http.StatusUnauthorized {
-		t.Fatalf("anonymous API client: allow=%v status %d, want 401", d.Allow, d.Status)
-	}
-	if raw.reads["Accept"] == 0 {
-		t.Errorf("a denial did not read Accept (reads %v)", raw.reads)
-	}
-}
 
 func TestAddHeaderAddsEveryValue(t *testing.T) {
 	dst := http.Header{"Set-Cookie": {"a=1"}}
@@ -164,5 +44,56 @@ func TestAnswer(t *testing.T) {
 	}
 	if a := core.Answer(errors.New("x")); a.Header.Get("Content-Type") != "text/plain; charset=utf-8" || a.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("500 headers %v", a.Header)
+	}
+}
+
+type otherKey struct{}
+
+// TestRequestWithDecision: the copy carries what ContextWithDecision adds,
+// keeps the parent's values and cancellation, and leaves r alone.
+func TestRequestWithDecision(t *testing.T) {
+	s := &client.Session{Id: "s1"}
+	denial := &core.Denial{Reason: core.ErrNoSession}
+	for _, tc := range []struct {
+		name    string
+		d       core.Decision
+		session bool
+		err     error
+	}{
+		{"session", core.Decision{Allow: true, Session: s}, true, nil},
+		{"optional route without a session", core.Decision{Allow: true, Denial: denial}, false, denial},
+		{"nothing", core.Decision{Allow: true}, false, core.ErrNoSession},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parent, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "v"))
+			r, err := http.NewRequestWithContext(parent, http.MethodGet, "http://app.example/x", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2 := core.RequestWithDecision(r, tc.d)
+			if r2 == r || r2.URL != r.URL || r2.Method != r.Method {
+				t.Fatal("not a shallow copy of r")
+			}
+			if _, ok := core.SessionFromContext(r.Context()); ok {
+				t.Error("the original request changed")
+			}
+			got, ok := core.SessionFromContext(r2.Context())
+			if ok != tc.session || (ok && got != s) {
+				t.Errorf("SessionFromContext = %v, %v", got, ok)
+			}
+			if err := core.SessionError(r2.Context()); !errors.Is(err, tc.err) {
+				t.Errorf("SessionError = %v, want %v", err, tc.err)
+			}
+			if v := r2.Context().Value(otherKey{}); v != "v" {
+				t.Errorf("parent value = %v", v)
+			}
+			child, stop := context.WithCancel(r2.Context())
+			defer stop()
+			cancel()
+			<-child.Done() // hangs (and the test times out) if cancellation does not propagate
+			if r2.Context().Err() == nil {
+				t.Error("the copy's context was not canceled with its parent")
+			}
+		})
 	}
 }

@@ -45,9 +45,8 @@ func clockedGuard(t *testing.T, cfg Config) (*Guard, *fakeClock) {
 func tokenRequest(tok string) *Request { return &Request{URI: "/api", SessionToken: tok} }
 
 // TestOne429DoesNotLockEveryoneOut: a burst of junk credentials draws one
-// 429 with Retry-After: 60. Before security round 2 the guard then refused
-// every uncached user for 60 s without asking Ory. Now, while backing off,
-// it lets BackoffProbesPerSecond lookups through; the first that Ory
+// 429 with Retry-After: 60. That must not refuse every uncached user for
+// 60 s without asking Ory: while backing off, the guard lets BackoffProbesPerSecond lookups through; the first that Ory
 // answers ends the backoff, so a real user gets through within a second
 // of Ory answering again. Cache hits are served throughout.
 func TestOne429DoesNotLockEveryoneOut(t *testing.T) {
@@ -129,7 +128,7 @@ func TestBackoffEndsOnlyForQuestionsSentDuringIt(t *testing.T) {
 
 // TestBusyNeverServesStale: MaxConcurrentLookups full is the guard's own
 // saturation, not an Ory failure: stale-if-error does not serve a stale
-// entry for it (before security round 2 it did).
+// entry for it.
 func TestBusyNeverServesStale(t *testing.T) {
 	ory := orytest.NewServer()
 	defer ory.Close()

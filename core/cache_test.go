@@ -4,47 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
 )
-
-func TestConcurrentRequestsShareOneLookup(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	body := mustJSON(orytest.ActiveSession("s1", "a@example.com"))
-	// The delay keeps the first lookup in flight while the others arrive.
-	ory.Reply("good", orytest.Reply{Body: body, Delay: 200 * time.Millisecond})
-	g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.Timeout = 5 * time.Second })
-	const n = 100
-	var wg sync.WaitGroup
-	allowed := make(chan bool, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			// Different app cookies, same session cookie: one lookup.
-			req := browser("/", "app="+strings.Repeat("x", i)+"; ory_kratos_session=good")
-			allowed <- g.Route().Authenticate(context.Background(), req).Allow
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(allowed)
-	for a := range allowed {
-		if !a {
-			t.Fatal("a collapsed request was denied")
-		}
-	}
-	if c := ory.Calls(); c != 1 {
-		t.Fatalf("%d whoami calls for %d concurrent requests, want 1", c, n)
-	}
-}
 
 func TestCache(t *testing.T) {
 	ory := orytest.NewServer()
@@ -132,22 +97,6 @@ func TestRevokedSessionDeniedAfterTTL(t *testing.T) {
 	}
 }
 
-func TestRateLimitBackoff(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	ory.ReplyAll(&orytest.Reply{Status: 429, Header: http.Header{"Retry-After": {"30"}}})
-	g, _ := newGuard(t, ory.URL, nil)
-	for i := range 10 {
-		d := g.Route().Authenticate(context.Background(), browser("/", "ory_kratos_session=c"+strings.Repeat("x", i)))
-		if d.Status != 429 || d.Header.Get("Retry-After") == "" || d.Header.Get("Location") != "" {
-			t.Fatalf("request %d: %d %v", i, d.Status, d.Header)
-		}
-	}
-	if c := ory.Calls(); c != 1 {
-		t.Fatalf("%d whoami calls after a 429 with Retry-After: 30, want 1", c)
-	}
-}
-
 func TestStaleIfError(t *testing.T) {
 	ory := orytest.NewServer()
 	defer ory.Close()
@@ -183,77 +132,34 @@ func TestStaleIfError(t *testing.T) {
 	}
 }
 
-func TestConcurrentLookupLimit(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	ory.ReplyAll(&orytest.Reply{Delay: 300 * time.Millisecond, Body: mustJSON(orytest.ActiveSession("s", "a@example.com"))})
-	g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.MaxConcurrentLookups = 2; c.Timeout = 5 * time.Second })
-	var wg sync.WaitGroup
-	statuses := make(chan int, 6)
-	for i := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := g.Route().Authenticate(context.Background(), browser("/", "ory_kratos_session=distinct"+strings.Repeat("x", i)))
-			if d.Allow {
-				statuses <- 200
-				return
+func TestOrySessionCacheFor(t *testing.T) {
+	tests := []struct {
+		header string
+		calls  int // after two requests in a row
+	}{
+		{"", 1},
+		{"60", 1},
+		{"0", 2},
+		{"garbage", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.header, func(t *testing.T) {
+			ory := orytest.NewServer()
+			defer ory.Close()
+			h := http.Header{}
+			if tc.header != "" {
+				h.Set("Ory-Session-Cache-For", tc.header)
 			}
-			if d.Status == 503 && d.Header.Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
+			ory.Reply("good", orytest.Reply{Body: mustJSON(orytest.ActiveSession("s1", "a@example.com")), Header: h})
+			g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.Cache = core.CacheConfig{TTL: time.Hour} })
+			for range 2 {
+				if !allowed(g, "ory_kratos_session=good") {
+					t.Fatal("denied")
+				}
 			}
-			statuses <- d.Status
-		}()
-	}
-	wg.Wait()
-	close(statuses)
-	count := map[int]int{}
-	for s := range statuses {
-		count[s]++
-	}
-	if count[200] != 2 || count[503] != 4 {
-		t.Fatalf("statuses %v, want 2 allowed and 4 × 503", count)
-	}
-}
-
-// When the request that is making the shared call gives up, the others
-// waiting for it are not failed: one of them asks again.
-func TestWaitersOutliveLeader(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	ory.Reply("good", orytest.Reply{Body: mustJSON(orytest.ActiveSession("s1", "a@example.com")), Delay: 300 * time.Millisecond})
-	g, logs := newGuard(t, ory.URL, func(c *core.Config) { c.Timeout = 5 * time.Second })
-	req := browser("/", "ory_kratos_session=good")
-
-	leaderCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	leader := make(chan core.Decision, 1)
-	go func() { leader <- g.Route().Authenticate(leaderCtx, req) }()
-	time.Sleep(30 * time.Millisecond) // the leader's call is in flight
-
-	var wg sync.WaitGroup
-	waiters := make(chan core.Decision, 5)
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			waiters <- g.Route().Authenticate(context.Background(), req)
-		}()
-	}
-	if d := <-leader; d.Allow || d.Status != 503 {
-		t.Fatalf("leader: allow=%v status=%d, want 503 after its context ended", d.Allow, d.Status)
-	}
-	wg.Wait()
-	close(waiters)
-	for d := range waiters {
-		if !d.Allow || d.Session.Id != "s1" {
-			t.Fatalf("a waiter was failed by the leader's cancellation: %d", d.Status)
-		}
-	}
-	if c := ory.Calls(); c != 2 {
-		t.Fatalf("%d whoami calls, want 2 (the aborted one and one retry)", c)
-	}
-	if strings.Contains(logs.String(), "failed") {
-		t.Fatalf("a caller giving up was logged as an Ory failure: %q", logs.String())
+			if c := ory.Calls(); c != tc.calls {
+				t.Fatalf("%d whoami calls, want %d", c, tc.calls)
+			}
+		})
 	}
 }

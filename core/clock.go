@@ -11,12 +11,11 @@ const clockResync = 100 * time.Millisecond
 
 // clock reads the time with one clock read instead of time.Now's two.
 //
-// time.Now reads the wall clock and the monotonic clock: two vDSO calls,
-// about 60 ns on the KVM guests this is benchmarked on (8 % of a cache hit
-// before this). The guard compares the time with cached deadlines and
+// time.Now reads the wall clock and the monotonic clock: two vDSO calls on
+// every request. The guard compares the time with cached deadlines and
 // Ory's expires_at, so it needs wall time; it takes it as a base wall time
 // plus the monotonic time elapsed since (time.Since reads only the
-// monotonic clock when the base has a reading: about 33 ns). The base is
+// monotonic clock when the base has a reading). The base is
 // read again at least every clockResync, so a step of the system clock
 // (NTP, an operator) reaches the guard within that; between steps the two
 // clocks run at the same rate (NTP slews both).

@@ -15,8 +15,7 @@ type flight struct {
 // collapse shares one whoami call between concurrent callers with the same
 // credential. The first caller (the leader) makes the call on its own
 // goroutine, bounded by the timeout and by its own context: handing the
-// call to another goroutine costs a scheduler round trip on every miss
-// (measured: about half again the time of a bare ToSession call). Others
+// call to another goroutine costs a scheduler round trip on every miss. Others
 // wait for its answer or for their own context to end. When the leader's
 // context ends before Ory answers, the leader returns at once and a waiter
 // asks again, so nobody gets an error because someone else gave up.

@@ -64,9 +64,9 @@ func (d *Denial) Header() http.Header { return d.header }
 // Treat it as read-only.
 func (d *Denial) Body() []byte { return d.body }
 
-// Decision returns the guard's standard answer for the denial, as an
-// adapter writes it.
-func (d *Denial) Decision() Decision {
+// decision is the guard's standard answer for the denial, as an adapter
+// writes it (Answer).
+func (d *Denial) decision() Decision {
 	return Decision{Status: d.Status, Header: d.header, Body: d.body, Denial: d}
 }
 

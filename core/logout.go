@@ -83,16 +83,20 @@ func crossSiteLogout(r *Request) Decision {
 // redirects to the return_to query parameter (checked) or the app's root;
 // when Ory fails it answers 502 and logs, never a login redirect.
 //
-// Only a request from the app's own pages gets the logout URL (see
-// fromApp: Sec-Fetch-Site and Origin are checked); a cross-site one gets
-// 403 and nothing is logged out. GET and POST are treated alike.
+// Only a request from the app's own pages gets the logout URL: when the
+// request carries Sec-Fetch-Site, it must be same-origin or none, and when
+// it carries Origin, that must be Config.AppURL's origin (or, without
+// AppURL, the request's own host). A cross-site request gets 403 and
+// nothing is logged out. GET and POST are treated alike; browsers send
+// Origin on every POST, so log out with a POST form.
 //
 // A native (API) client that sends its session token instead of a cookie
-// is logged out through Ory's API (performNativeLogout) and gets 204 No
-// Content, also when the token was unknown or already ended.
+// is logged out through Ory's API (Ory's performNativeLogout) and gets 204
+// No Content, also when the token was unknown or already ended.
 //
-// Either way the credential leaves the guard's cache at once (forget), and
-// a lookup in flight for it is not cached. For a browser that happens when
+// Either way the credential leaves the guard's cache at once (and, with
+// CacheConfig.Shared, every instance's), and a lookup in flight for it is
+// not cached. For a browser that happens when
 // the logout URL is handed out; Kratos ends the session when the browser
 // follows it.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {

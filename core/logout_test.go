@@ -25,8 +25,8 @@ func cachedGuard(t *testing.T, ory string, mutate func(*core.Config)) (*core.Gua
 }
 
 // TestLogoutEvictsCache: logging out through the guard removes the
-// credential from the cache at once. Before security round 2 a token
-// logged out with 204 kept working from the cache for the rest of the TTL.
+// credential from the cache at once: a token logged out with 204 must not
+// keep working from the cache for the rest of the TTL.
 func TestLogoutEvictsCache(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -165,9 +165,8 @@ func TestLogoutRefusesCrossSite(t *testing.T) {
 }
 
 // TestLogoutReadsCookiesAsTheProtectedPathDoes: a session cookie that
-// cannot be sent to Ory (a control byte) is no session on /logout too:
-// before security round 2 it gave 502 and an error log line (a way to
-// flood logs and fire outage alerts).
+// cannot be sent to Ory (a control byte) is no session on /logout too, not
+// a 502 and an error log line (a way to flood logs and fire outage alerts).
 func TestLogoutReadsCookiesAsTheProtectedPathDoes(t *testing.T) {
 	ory := orytest.NewServer()
 	defer ory.Close()
@@ -198,5 +197,69 @@ func TestLogoutReadsCookiesAsTheProtectedPathDoes(t *testing.T) {
 				t.Fatalf("logged: %s", logs.String())
 			}
 		})
+	}
+}
+
+func TestRefreshAndLogoutDecisions(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("good", orytest.ActiveSession("s1", "a@example.com"))
+	g, _ := newGuard(t, ory.URL, nil)
+
+	d := g.RefreshRedirect(&core.Request{URI: "/refresh-session?return_to=%2Fdashboard"})
+	if d.Status != 303 || returnToOf(t, d.Header.Get("Location")) != "/dashboard" ||
+		!strings.Contains(d.Header.Get("Location"), "refresh=true") {
+		t.Fatalf("refresh: %d %v", d.Status, d.Header)
+	}
+	d = g.RefreshRedirect(&core.Request{URI: "/refresh-session?return_to=https://evil.example"})
+	if returnToOf(t, d.Header.Get("Location")) != "/" {
+		t.Fatalf("refresh kept a foreign return_to: %v", d.Header)
+	}
+
+	ory.Reset()
+	d = g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", Cookies: []string{"theme=dark; ory_kratos_session=good"}})
+	if d.Status != 303 || !strings.HasPrefix(d.Header.Get("Location"), ory.URL+"/self-service/logout?token=") {
+		t.Fatalf("logout: %d %v", d.Status, d.Header)
+	}
+	if rec := ory.Requests(); len(rec) != 1 || rec[0].Cookie != "ory_kratos_session=good" {
+		t.Fatalf("logout sent %+v", rec)
+	}
+	d = g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout?return_to=/bye"})
+	if d.Status != 303 || d.Header.Get("Location") != "/bye" {
+		t.Fatalf("logout without session: %d %v", d.Status, d.Header)
+	}
+	_, err := g.LogoutURL(context.Background(), &core.Request{Cookies: []string{"ory_kratos_session=unknown"}}, "")
+	if !errors.Is(err, core.ErrNoSession) {
+		t.Fatalf("unknown session: %v", err)
+	}
+	ory.ReplyAll(&orytest.Reply{Status: 500})
+	d = g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", Cookies: []string{"ory_kratos_session=good"}})
+	if d.Status != 502 || d.Header.Get("Location") != "" {
+		t.Fatalf("logout with Ory down: %d %v", d.Status, d.Header)
+	}
+}
+
+func TestNativeLogout(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	g, _ := newGuard(t, ory.URL, nil)
+	d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", Authorization: "Bearer tok"})
+	if d.Status != http.StatusNoContent || d.Header.Get("Location") != "" {
+		t.Fatalf("native logout: %d %v", d.Status, d.Header)
+	}
+	if rec := ory.Requests(); len(rec) != 1 || rec[0].Path != "/self-service/logout/api" || rec[0].SessionToken != "tok" {
+		t.Fatalf("Ory received %+v", rec)
+	}
+	if d := g.Route().Authenticate(context.Background(), &core.Request{URI: "/", SessionToken: "tok"}); d.Allow {
+		t.Fatal("token still works after logout")
+	}
+	// Logging out again (unknown token) is still 204.
+	if d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", SessionToken: "tok"}); d.Status != http.StatusNoContent {
+		t.Fatalf("second logout: %d", d.Status)
+	}
+	ory.ReplyAll(&orytest.Reply{Status: 500})
+	if d := g.LogoutRedirect(context.Background(), &core.Request{URI: "/logout", SessionToken: "x"}); d.Status != http.StatusBadGateway {
+		t.Fatalf("logout with Ory down: %d", d.Status)
 	}
 }

@@ -85,7 +85,7 @@ func (NopObserver) InjectHeaders(context.Context, http.Header) {}
 type Outcome uint8
 
 // Outcomes: allowed with a session, allowed without one (optional route),
-// and one per denial reason (the sentinel errors in errors.go).
+// and one per denial reason (the sentinel errors ErrNoSession, ErrAAL2Required, ...).
 const (
 	OutcomeAllowed          Outcome = iota // a verified session; the handler runs
 	OutcomeAllowedAnonymous                // optional route without a session (any reason, Ory failures included)

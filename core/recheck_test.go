@@ -14,8 +14,7 @@ import (
 // TestCachedSessionFailingPolicyIsAskedAgain: a cached session that fails
 // the route's policy is asked about once more, bypassing the cache, before
 // the denial: a client that has just stepped up or re-authenticated in Ory
-// passes at once. Before security round 2 it was refused until the cache
-// entry expired.
+// passes at once instead of being refused until the cache entry expires.
 func TestCachedSessionFailingPolicyIsAskedAgain(t *testing.T) {
 	for _, tc := range []struct {
 		name         string

@@ -61,13 +61,9 @@ func (r *Request) origin() string        { return r.header(r.Origin, "Origin") }
 // RequestFromHTTP reads the facts the guard needs from a net/http request.
 // The net/http, Gin and Echo adapters use it; it allocates nothing.
 //
-// The headers are read by their canonical names straight from the map:
-// Header.Get canonicalises its argument on every call (a scan per
-// lookup, 18 % of a cache hit's cost before this), and the names here are
-// constants that are canonical already. It is the same as Header.Get:
-// Get looks up exactly these map keys (net/http canonicalises the keys of
-// a request it parses, so a header sent as "x-session-token" is stored
-// under "X-Session-Token").
+// The headers are read as Header.Get reads them, by their canonical names
+// (net/http canonicalises the keys of a request it parses, so a header
+// sent as "x-session-token" is found).
 func RequestFromHTTP(r *http.Request) Request {
 	uri := r.RequestURI
 	if uri == "" {
@@ -115,13 +111,11 @@ type RawHeader interface {
 // Only Method, URI and Host are filled in; every other header is read from
 // h when the guard needs it, during the call it is passed to: a cache hit
 // reads X-Session-Token and the Cookie headers (every one, as net/http
-// passes them on), and nothing else. fasthttp's Peek copies and
-// normalises its key before each scan, so reading all eight headers up
-// front made up a tenth of a guarded Fiber request (about 300 ns of a
-// 2.5 µs in-process request on the benchmark machine). The strings point
-// into h's buffers and are valid only as long as they are (for fasthttp,
-// until the handler returns): pass the Request to the guard within the
-// handler; the guard copies whatever it keeps.
+// passes them on), and nothing else, since each Peek of a fasthttp header
+// copies and normalises its key. The strings point into h's buffers and
+// are valid only as long as they are (for fasthttp, until the handler
+// returns): pass the Request to the guard within the handler; the guard
+// copies whatever it keeps.
 func RequestFromRaw(h RawHeader, host []byte) Request {
 	return Request{
 		Method: unsafeString(h.Method()),

@@ -342,38 +342,6 @@ func TestLateAnswerAfterLogoutIsNotCached(t *testing.T) {
 	}
 }
 
-func TestOrySessionCacheFor(t *testing.T) {
-	tests := []struct {
-		header string
-		calls  int // after two requests in a row
-	}{
-		{"", 1},
-		{"60", 1},
-		{"0", 2},
-		{"garbage", 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.header, func(t *testing.T) {
-			ory := orytest.NewServer()
-			defer ory.Close()
-			h := http.Header{}
-			if tc.header != "" {
-				h.Set("Ory-Session-Cache-For", tc.header)
-			}
-			ory.Reply("good", orytest.Reply{Body: mustJSON(orytest.ActiveSession("s1", "a@example.com")), Header: h})
-			g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.Cache = core.CacheConfig{TTL: time.Hour} })
-			for range 2 {
-				if !allowed(g, "ory_kratos_session=good") {
-					t.Fatal("denied")
-				}
-			}
-			if c := ory.Calls(); c != tc.calls {
-				t.Fatalf("%d whoami calls, want %d", c, tc.calls)
-			}
-		})
-	}
-}
-
 func TestSharedConfigErrors(t *testing.T) {
 	tests := []struct {
 		name  string
