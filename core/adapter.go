@@ -8,48 +8,14 @@ import (
 	client "github.com/ory/client-go"
 )
 
-// Helpers the adapters share, so that two adapters for the same server
-// library (Fiber v2 and v3 on fasthttp) or the same header type
-// (net/http) do not each carry their own copy.
+// What an adapter carries out (Decision) and the helpers the adapters
+// share, so that two adapters for the same server library (Fiber v2 and v3
+// on fasthttp) or the same header type (net/http) do not each carry their
+// own copy. See "Writing an adapter" in the package documentation.
 
-// HeaderAdder is a response header that values can be added to:
-// http.Header and *fasthttp.ResponseHeader both are.
-type HeaderAdder interface {
-	Add(key, value string)
-}
-
-// AddHeader adds every value of src to dst (Decision.Header, the
-// headers of a denial's standard answer).
-func AddHeader(dst HeaderAdder, src http.Header) {
-	for k, vs := range src {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
-	}
-}
-
-// internalError is the answer to an error that is not a *Denial.
-var internalError = Decision{
-	Status: http.StatusInternalServerError,
-	Header: http.Header{
-		"Content-Type":           {"text/plain; charset=utf-8"},
-		"X-Content-Type-Options": {"nosniff"},
-	},
-	Body: []byte(http.StatusText(http.StatusInternalServerError) + "\n"),
-}
-
-// Answer is what an adapter's DefaultErrorHandler writes for err: the
-// guard's standard answer when err is (or wraps) a *Denial, a plain-text
-// 500 for any other error. Treat its Header and Body as read-only.
-func Answer(err error) Decision {
-	var d *Denial
-	if errors.As(err, &d) && d != nil {
-		return d.decision()
-	}
-	return internalError
-}
-
-// Decision is what the guard decided for one request. An adapter carries
+// Decision is what the guard decided for one request, for adapter authors
+// (apps see its outcome as the response, the session in the context, or
+// the *Denial their error handler gets). An adapter carries
 // it out and branches on nothing else: when Allow is true it runs the next
 // handler with Session (nil on an optional route without a session) in the
 // request context and adds Header to the response; otherwise it writes
@@ -74,6 +40,47 @@ type Decision struct {
 	// (ErrNoSession for an anonymous request, ErrOryUnavailable and the
 	// like when Ory failed).
 	Denial *Denial
+}
+
+func allow(s *client.Session, h http.Header) Decision {
+	return Decision{Allow: true, Session: s, Header: h}
+}
+
+// Answer is what an adapter's DefaultErrorHandler writes for err: the
+// guard's standard answer when err is (or wraps) a *Denial, a plain-text
+// 500 for any other error. Treat its Header and Body as read-only.
+func Answer(err error) Decision {
+	var d *Denial
+	if errors.As(err, &d) && d != nil {
+		return d.decision()
+	}
+	return internalError
+}
+
+// internalError is the answer to an error that is not a *Denial.
+var internalError = Decision{
+	Status: http.StatusInternalServerError,
+	Header: http.Header{
+		"Content-Type":           {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options": {"nosniff"},
+	},
+	Body: []byte(http.StatusText(http.StatusInternalServerError) + "\n"),
+}
+
+// AddHeader adds every value of src to dst (Decision.Header, the
+// headers of a denial's standard answer).
+func AddHeader(dst HeaderAdder, src http.Header) {
+	for k, vs := range src {
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}
+
+// HeaderAdder is a response header that values can be added to:
+// http.Header and *fasthttp.ResponseHeader both are.
+type HeaderAdder interface {
+	Add(key, value string)
 }
 
 // ContextWithDecision returns a copy of ctx that carries what the guard

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	client "github.com/ory/client-go"
 )
 
 // Denial is why a request got no verified session. It is the error an
@@ -120,10 +118,6 @@ type oryError struct {
 		Message string `json:"message,omitempty"`
 	} `json:"error"`
 	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
-}
-
-func allow(s *client.Session, h http.Header) Decision {
-	return Decision{Allow: true, Session: s, Header: h}
 }
 
 // respond builds a denial: JSON in Ory's error shape for API clients, plain

@@ -1,9 +1,27 @@
 // Package core is the framework-agnostic heart of oryguard: it protects web
 // routes with an Ory session (Ory Network or a self-hosted Ory Kratos).
 //
-// For every request a framework adapter (oryhttp, orygin, oryecho, oryfiber)
-// reads a handful of request facts into a [Request], asks a [Route] for a
-// [Decision] and carries it out. The core owns every decision:
+// Apps use it through the adapter for their framework, which returns the
+// framework's own middleware:
+//
+//	net/http     github.com/oryguard/oryguard/adapters/nethttp   (oryhttp)
+//	Gin          github.com/oryguard/oryguard/adapters/gin       (orygin)
+//	Echo v4, v5  github.com/oryguard/oryguard/adapters/echo, .../echov5 (oryecho)
+//	Fiber v2, v3 github.com/oryguard/oryguard/adapters/fiber, .../fiberv3 (oryfiber)
+//
+// From core itself an app needs [New] and its [Config], the route policies
+// ([Optional], [RequireAAL2], [MaxAuthAge], [Check], [ForceAPI],
+// [ForceBrowser]), and in its handlers [SessionFromContext], [Traits] and
+// [SessionError]. The sections below say what each part does; "Writing an
+// adapter" and "Observers and shared tiers" are for those who extend
+// oryguard, and an app developer may skip them.
+//
+// # Protecting routes
+//
+// Build one [Guard] per Ory project with [New] and share it between
+// routes; it is safe for concurrent use. Each route gets a policy from
+// [Guard.Route] ("required" with no options). For every request the guard
+// decides:
 //
 //   - which credential counts (X-Session-Token, then the session cookie, then
 //     Authorization: Bearer, the order Ory Kratos uses);
@@ -17,6 +35,14 @@
 //     (refresh=true) redirect, and a 5xx or 429 (never a login loop) when Ory
 //     fails or rate-limits.
 //
+// [Guard.LogoutRedirect] and [Guard.RefreshRedirect] answer an app's logout
+// and "re-authenticate" routes (the adapters wrap them as handlers);
+// [Guard.LoginURL], [Guard.StepUpURL], [Guard.RefreshURL] and
+// [Guard.LogoutURL] build Ory's flow URLs for links and buttons, with
+// return_to checked by [Guard.SafeReturnTo].
+//
+// # Denials
+//
 // Every denial is a [*Denial] error that unwraps to exactly one sentinel
 // ([ErrNoSession], [ErrAAL2Required], [ErrRefreshRequired], [ErrForbidden],
 // [ErrRateLimited], [ErrOryUnavailable], [ErrOryTimeout], [ErrBusy]) and
@@ -26,11 +52,53 @@
 // session; on an optional route, [SessionError] tells an anonymous request
 // from one Ory could not answer.
 //
-// A Guard is safe for concurrent use; build one per Ory project with [New]
-// and share it between routes. Route policies ([Optional], [RequireAAL2],
-// [MaxAuthAge], [Check], [ForceAPI], [ForceBrowser]) are the same in every adapter.
+// # Caching
 //
 // Concurrent requests that carry the same credential share one whoami call.
 // An opt-in session cache ([CacheConfig]) makes repeated requests nearly free;
-// see its documentation for the revocation trade-off.
+// see its documentation for the revocation trade-off, and
+// [Guard.ForgetSession] for sessions revoked through Ory's admin API.
+//
+// # Writing an adapter
+//
+// An adapter turns a framework's request into a [Request], calls
+// [Route.Authenticate] once, and carries out the [Decision] it returns,
+// branching on nothing else:
+//
+//   - [RequestFromHTTP] builds the Request from a net/http request (Gin and
+//     Echo expose one); [RequestFromRaw] reads a header that hands out its
+//     bytes without copying, as fasthttp's does (the [RawHeader]
+//     interface). Request's fields may also be filled in directly, as tests
+//     and adapters outside this repository do.
+//   - When [Decision].Allow is true, add [Decision].Header to the response
+//     ([AddHeader] copies it onto any [HeaderAdder]) and run the next
+//     handler with the decision in the request context:
+//     [RequestWithDecision] for a *http.Request, [ContextWithDecision] for
+//     a context.Context, [ContextWithSession] where only a session is
+//     passed on. [SessionFromContext] and [SessionError] read it back.
+//   - Otherwise hand [Decision].Denial to the app's error handler, whose
+//     default writes [Answer]: the guard's standard status, headers and
+//     body for a denial, a plain 500 for any other error.
+//
+// The conformance suite in core/conformance runs one table of requests,
+// Ory answers and route policies through an adapter and checks every
+// answer; a new adapter proves itself by passing it. core/orytest is the
+// fake Ory server it (and an app's own tests) run against.
+//
+// # Observers and shared tiers
+//
+// An [Observer] (Config.Observer) receives every decision as an [Outcome],
+// every look in the cache as a [CacheResult] and every whoami call as a
+// [WhoamiCall], for metrics and traces; it never sees a credential. Embed
+// [NopObserver] to implement only some methods. The
+// github.com/oryguard/oryguard/adapters/otel module implements it with
+// OpenTelemetry.
+//
+// A [SharedCache] (CacheConfig.Shared) is a session tier shared by every
+// instance of an app: the guard asks it after its own cache and before
+// Ory, writes Ory's answers to it, and tells it about logouts, which it
+// passes to every instance as an [Invalidation]. Core keys it with keyed
+// hashes ([MinSharedKeySecret]) so no credential leaves the process. The
+// github.com/oryguard/oryguard/adapters/redis module implements it with
+// Redis.
 package core

@@ -1,17 +1,21 @@
 package core_test
 
 import (
-	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
 )
 
-// An adapter reads the request into a core.Request, asks the route for a
-// decision and carries it out. Here the "framework" is a plain function.
+// An app builds one Guard per Ory project, protects its handlers with its
+// framework's adapter (oryhttp, orygin, oryecho, oryfiber; here middleware,
+// the few lines of Example_adapter, stands in for oryhttp.Middleware) and
+// reads the verified session in its handlers.
 func Example() {
-	ory := orytest.NewServer() // stands in for Ory Network or Kratos
+	ory := orytest.NewServer() // in production: your Ory project URL
 	defer ory.Close()
 	ory.Session("token-1", orytest.ActiveSession("session-1", "ada@example.com"))
 
@@ -19,27 +23,35 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	route := guard.Route() // policy "required"
-
-	// A browser without a session is sent to Ory's login flow.
-	d := route.Authenticate(context.Background(), &core.Request{
-		Method: "GET", URI: "/dashboard?tab=2", Accept: "text/html",
-	})
-	fmt.Println(d.Status, d.Header.Get("Location")[len(ory.URL):])
-
-	// An app with a session token gets through, with the session.
-	d = route.Authenticate(context.Background(), &core.Request{
-		Method: "GET", URI: "/api/me", SessionToken: "token-1",
-	})
-	type traits struct {
+	type person struct {
 		Email string `json:"email"`
 	}
-	t, _ := core.Traits[traits](d.Session)
-	fmt.Println(d.Allow, d.Session.Id, t.Email)
+	dashboard := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.SessionFromContext(r.Context())
+		p, _ := core.Traits[person](s)
+		fmt.Fprintf(w, "hello %s", p.Email)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/dashboard", middleware(guard)(dashboard))                    // a session is required
+	mux.Handle("/settings", middleware(guard, core.RequireAAL2())(dashboard)) // two factors required
+
+	// A browser without a session is sent to Ory's login flow.
+	req := httptest.NewRequest(http.MethodGet, "/dashboard?tab=2", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, strings.TrimPrefix(rec.Header().Get("Location"), ory.URL))
+
+	// A client with a session token gets through, with the session.
+	req = httptest.NewRequest(http.MethodGet, "/dashboard", nil)
+	req.Header.Set("X-Session-Token", "token-1")
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
 
 	// Output:
 	// 303 /self-service/login/browser?return_to=https%3A%2F%2Fapp.example%2Fdashboard%3Ftab%3D2
-	// true session-1 ada@example.com
+	// 200 hello ada@example.com
 }
 
 // Route policies are options; every adapter accepts the same ones.

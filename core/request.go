@@ -6,7 +6,8 @@ import (
 )
 
 // Request is the framework-neutral view of an incoming request that an
-// adapter hands to the guard. Fill it from the request's headers; strings
+// adapter hands to the guard (see "Writing an adapter" in the package
+// documentation); an app that uses an adapter never builds one. Fill it from the request's headers; strings
 // may point into memory the framework reuses later (fasthttp): the guard
 // copies whatever it keeps beyond the call.
 type Request struct {
