@@ -106,26 +106,6 @@ func TestOne429DoesNotLockEveryoneOut(t *testing.T) {
 	}
 }
 
-// TestBackoffEndsOnlyForQuestionsSentDuringIt: an answer to a question
-// sent before the 429 arrived says nothing about Ory after it.
-func TestBackoffEndsOnlyForQuestionsSentDuringIt(t *testing.T) {
-	var b backoff
-	t0 := time.Now().UnixNano()
-	b.observe(reasonRateLimited, 30, t0, t0)
-	b.observe(reasonSession, 0, t0-1, t0+1)
-	if w := b.wait(t0 + 2); w == 0 {
-		t.Fatal("an answer to a question sent before the 429 ended the backoff")
-	}
-	b.observe(reasonOryFailed, 0, t0+3, t0+4)
-	if b.until.Load() == 0 {
-		t.Fatal("an Ory failure ended the backoff")
-	}
-	b.observe(reasonNoSession, 0, t0+5, t0+6)
-	if w := b.wait(t0 + 7); w != 0 {
-		t.Fatalf("wait %d after Ory answered a probe, want 0", w)
-	}
-}
-
 // TestBusyNeverServesStale: MaxConcurrentLookups full is the guard's own
 // saturation, not an Ory failure: stale-if-error does not serve a stale
 // entry for it.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core/internal/backoff"
+	"github.com/oryguard/oryguard/core/internal/clock"
 )
 
 // Guard checks Ory sessions. Build it with New; it is safe for concurrent
@@ -31,10 +33,10 @@ type Guard struct {
 
 	flightsMu   sync.Mutex
 	flights     map[sessionKey]*flight
-	sem         chan struct{} // bounds concurrent lookups; nil means unlimited
-	backoff     backoff       // after a 429 from Ory (backoff.go)
-	busyRefused atomic.Int64  // lookups refused by sem since the last log line
-	busyLogged  atomic.Int64  // unix nanoseconds of the last such log line
+	sem         chan struct{}   // bounds concurrent lookups; nil means unlimited
+	backoff     backoff.Backoff // after a 429 from Ory
+	busyRefused atomic.Int64    // lookups refused by sem since the last log line
+	busyLogged  atomic.Int64    // unix nanoseconds of the last such log line
 
 	cache *otter.Cache[sessionKey, *entry] // nil when the cache is off
 	ttl   time.Duration
@@ -58,9 +60,10 @@ func New(cfg Config) (*Guard, error) {
 		timeout: cfg.Timeout,
 		cookies: newCookieMatcher(cfg.SessionCookies),
 		log:     cfg.Logger,
-		now:     newClock().now, // one clock read per request (clock.go)
+		now:     clock.New().Now, // one clock read per request
 		flights: map[sessionKey]*flight{},
 	}
+	g.backoff.Interval = time.Second / BackoffProbesPerSecond
 	if g.redirectOrigins, err = redirectOrigins(ory, cfg.AllowedRedirectOrigins); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // decides, and so the policy denies it.
 func (g *Guard) recheck(ctx context.Context, c *credential, cached result, at time.Time) result {
 	fwd, ok := c.forward()
-	if !ok || g.backoff.wait(at.UnixNano()) > 0 {
+	if !ok || g.backoff.Wait(at.UnixNano()) > 0 {
 		return cached
 	}
 	res := g.collapse(g.skipShared(ctx), g.key(c), &fwd)

@@ -154,7 +154,7 @@ func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *fli
 			return res
 		}
 	}
-	if wait := g.backoff.wait(g.now().UnixNano()); wait > 0 {
+	if wait := g.backoff.Wait(g.now().UnixNano()); wait > 0 {
 		return result{kind: reasonRateLimited, retryAfter: wait}
 	}
 	return g.lookup(ctx, key, c, f)
@@ -171,13 +171,13 @@ func (g *Guard) skipShared(ctx context.Context) context.Context {
 	return context.WithValue(ctx, skipSharedKey{}, true)
 }
 
-// backoffWait is backoff.wait for a lookup that missed the in-process
+// backoffWait is the backoff's Wait for a lookup that missed the in-process
 // cache; with a shared tier the tier is asked first, inside the flight.
 func (g *Guard) backoffWait(now int64) int {
 	if g.shared != nil {
 		return 0
 	}
-	return g.backoff.wait(now)
+	return g.backoff.Wait(now)
 }
 
 // sharedVersion is the first byte of a value core hands the shared tier.

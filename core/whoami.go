@@ -13,6 +13,7 @@ import (
 	"time"
 
 	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core/internal/backoff"
 )
 
 // result is what one whoami lookup found.
@@ -56,7 +57,12 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 		_ = resp.Body.Close() // client-go has read it already; this keeps linters and readers sure
 	}
 	res := g.classify(ctx, s, resp, err)
-	g.backoff.observe(res.kind, res.retryAfter, sent.UnixNano(), g.now().UnixNano())
+	switch now := g.now().UnixNano(); {
+	case res.kind == reasonRateLimited:
+		g.backoff.Limited(res.retryAfter, now)
+	case reasons[res.kind].oryAnswered:
+		g.backoff.Answered(sent.UnixNano(), now)
+	}
 	g.whoamiDone(ctx, caller, &res, resp, start)
 	if res.kind != reasonSession && caller.Err() != nil {
 		// The caller left; Ory's answer (likely an aborted call) says
@@ -164,7 +170,7 @@ func errorDetails(err error) (id, redirectTo string) {
 }
 
 // retryAfter reads a Retry-After header (seconds or an HTTP date) as whole
-// seconds between 1 and maxBackoff.
+// seconds between 1 and backoff.Max.
 func retryAfter(v string, now time.Time) int {
 	secs := 1
 	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
@@ -172,7 +178,7 @@ func retryAfter(v string, now time.Time) int {
 	} else if t, err := http.ParseTime(v); err == nil {
 		secs = int(t.Sub(now).Round(time.Second) / time.Second)
 	}
-	return max(1, min(secs, int(maxBackoff/time.Second)))
+	return max(1, min(secs, int(backoff.Max/time.Second)))
 }
 
 // setCookies keeps the Set-Cookie headers of Ory's answer that refresh a

@@ -1,4 +1,4 @@
-package core
+package clock
 
 import (
 	"testing"
@@ -8,19 +8,19 @@ import (
 // TestClock: the clock tells the wall time (within the rounding of two
 // clock reads) and reads the wall clock again once its base is old.
 func TestClock(t *testing.T) {
-	c := newClock()
+	c := New()
 	for _, tc := range []struct {
 		name string
 		base time.Time
 	}{
 		{"fresh base", time.Now()},
-		{"base older than clockResync", time.Now().Add(-time.Hour)},
+		{"base older than Resync", time.Now().Add(-time.Hour)},
 		{"base in the future", time.Now().Add(time.Hour)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c.base.Store(&tc.base)
 			before := time.Now()
-			got := c.now()
+			got := c.Now()
 			after := time.Now()
 			const slack = time.Millisecond // the wall and monotonic reads of time.Now are two reads
 			if got.Before(before.Add(-slack)) || got.After(after.Add(slack)) {
