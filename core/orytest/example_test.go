@@ -23,13 +23,14 @@ func newApp(oryURL string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
 		req := core.RequestFromHTTP(r)
-		if d := route.Authenticate(r.Context(), &req); !d.Allow {
-			core.AddHeader(w.Header(), d.Header)
+		d := route.Authenticate(r.Context(), &req)
+		core.AddHeader(w.Header(), d.Header)
+		if !d.Allow {
 			w.WriteHeader(d.Status)
 			return
-		} else if t, err := core.Traits[struct{ Email string }](d.Session); err == nil {
-			fmt.Fprint(w, t.Email)
 		}
+		t, _ := core.Traits[struct{ Email string }](d.Session)
+		fmt.Fprint(w, t.Email)
 	})
 	return mux
 }
