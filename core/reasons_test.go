@@ -35,7 +35,7 @@ func TestReasonTable(t *testing.T) {
 		}
 	}
 	for o := OutcomeNoSession; o < NumOutcomes; o++ {
-		if outcomes[o] == nil || outcomeErrs[o] != outcomes[o] {
+		if outcomes[o] == nil || !errors.Is(outcomeErrs[o], outcomes[o]) {
 			t.Errorf("outcome %v: sentinel %v in the table, %v in outcomeErrs", o, outcomes[o], outcomeErrs[o])
 		}
 	}
