@@ -95,7 +95,9 @@ type reasonRow struct {
 	oryFailing bool
 }
 
-// reasons is the one table of reasons, indexed by reason.
+// reasons is the one table of reasons, indexed by reason. Columns: err,
+// outcome, whoami, status, oryID, text, retry, flow, oryAnswered,
+// oryFailing.
 var reasons = [numReasons]reasonRow{
 	reasonSession:     {outcome: OutcomeAllowed, whoami: WhoamiSession, status: http.StatusOK, oryAnswered: true},
 	reasonNoSession:   {ErrNoSession, OutcomeNoSession, WhoamiNoSession, http.StatusUnauthorized, "", "No valid Ory session was found in the request.", 0, flowLogin, true, false},

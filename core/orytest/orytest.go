@@ -7,6 +7,9 @@
 // It also answers POST /self-service/logout/api (native logout: the token
 // stops resolving). It is a test double for the endpoints the guard calls,
 // not an Ory implementation; end-to-end tests run against a real Kratos.
+//
+// The package example shows an app testing its protected handlers with a
+// session cookie and a session token.
 package orytest
 
 import (
