@@ -97,7 +97,7 @@ func StartKratos(ctx context.Context, opts KratosOptions) (*Kratos, error) {
 	}
 	for _, p := range []*int{&opts.PublicPort, &opts.AdminPort} {
 		if *p == 0 {
-			if *p, err = freePort(); err != nil {
+			if *p, err = FreePort(); err != nil {
 				return nil, err
 			}
 		}
@@ -323,7 +323,7 @@ func (o KratosOptions) withDefaults() (KratosOptions, error) {
 		o.Binary = os.Getenv(KratosBinaryEnv)
 	}
 	if o.Binary == "" {
-		root, err := repoRoot()
+		root, err := RepoRoot()
 		if err != nil {
 			return o, err
 		}
@@ -354,8 +354,9 @@ func (o KratosOptions) withDefaults() (KratosOptions, error) {
 	return o, nil
 }
 
-// repoRoot walks up from the working directory to the folder with go.work.
-func repoRoot() (string, error) {
+// RepoRoot is the oryguard repository's root: the nearest folder above the
+// working directory that holds go.work.
+func RepoRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("find repository root: %w", err)
@@ -385,7 +386,9 @@ func kratosEnv() []string {
 	return env
 }
 
-func freePort() (int, error) {
+// FreePort returns a port of 127.0.0.1 that was free a moment ago, for a
+// server that must know its URL before it starts.
+func FreePort() (int, error) {
 	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
