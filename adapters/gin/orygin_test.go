@@ -2,7 +2,6 @@ package orygin_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	client "github.com/ory/client-go"
 	orygin "github.com/oryguard/oryguard/adapters/gin"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -82,5 +80,3 @@ func TestRequestContextCancellationReachesGuard(t *testing.T) {
 		t.Fatalf("status = %d, want a 5xx for a request whose context ended", rec.Code)
 	}
 }
-
-func sessionJSON(s client.Session) ([]byte, error) { return json.Marshal(s) }

@@ -131,9 +131,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// rawAnswer is what a server answered to a raw request.
+type rawAnswer struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // sendRaw sends request as written on a new connection and reads the
 // answer; nil when the server hung up on it.
-func sendRaw(t *testing.T, addr, request string) *http.Response {
+func sendRaw(t *testing.T, addr, request string) *rawAnswer {
 	t.Helper()
 	conn, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", addr)
 	if err != nil {
@@ -156,7 +162,7 @@ func sendRaw(t *testing.T, addr, request string) *http.Response {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return resp
+	return &rawAnswer{StatusCode: resp.StatusCode, Header: resp.Header}
 }
 
 func rawGET(target string, headers ...string) string {
@@ -164,7 +170,7 @@ func rawGET(target string, headers ...string) string {
 }
 
 // returnTo reads return_to from a 303 to Ory's login flow.
-func returnTo(resp *http.Response, oryURL string) (string, bool) {
+func returnTo(resp *rawAnswer, oryURL string) (string, bool) {
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || loc.Scheme+"://"+loc.Host+loc.Path != oryURL+loginFlow || len(resp.Header.Values("Location")) != 1 {
 		return "", false

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -31,31 +30,11 @@ func setup(t *testing.T) (*orytest.Server, *core.Guard) {
 	return ory, guard
 }
 
-func serve(t *testing.T, app *fiber.App, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := app.Test(req, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
-}
-
-func withCookie(path string) *http.Request {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	req.AddCookie(&http.Cookie{Name: "ory_kratos_session", Value: cookieValue})
-	return req
-}
-
-// TestConcurrentRequestsOnRealServer serves many users at once through a
+// TestRealServerReusesRequestMemory serves many users at once through a
 // real fasthttp listener (which reuses request memory between requests),
 // so that the race detector and the per-user check catch any request
 // string or *fiber.Ctx kept past its handler.
-func TestConcurrentRequestsOnRealServer(t *testing.T) {
+func TestRealServerReusesRequestMemory(t *testing.T) {
 	ory, guard := setup(t)
 	const users = 40
 	for i := range users {
