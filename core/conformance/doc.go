@@ -42,7 +42,7 @@
 //
 // Serve requests the framework's own way: Recorder wraps an http.Handler;
 // Fiber uses app.Test. The targets of the adapters in this repository
-// (adapters/*/conformance_test.go) are under a hundred lines each; copy
+// (adapters/*/conformance_test.go) are about a hundred lines each; copy
 // one.
 //
 // # What Run checks
