@@ -51,7 +51,10 @@ func countErrors(e *echo.Echo) *int {
 	return &n
 }
 
-func TestHandlerErrorsStillReachErrorHandler(t *testing.T) {
+// TestHandlerErrorsReachTheErrorHandlerOnce: errors of the handlers behind
+// the middleware are returned unchanged and reach Echo's HTTPErrorHandler
+// once.
+func TestHandlerErrorsReachTheErrorHandlerOnce(t *testing.T) {
 	_, guard := setup(t)
 	e := echo.New()
 	calls := countErrors(e)
