@@ -1,4 +1,4 @@
-package conformance_test
+package oryhttp_test
 
 import (
 	"net/http"
