@@ -50,7 +50,7 @@ type instance struct {
 
 func newInstance(t *testing.T, addr, ory string, secrets ...string) *instance {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
 	l := &logs{}
 	tier, err := oryredis.New(oryredis.Config{
@@ -140,8 +140,11 @@ func TestFleetSharesAndForgets(t *testing.T) {
 		{"native logout", nil},
 		{"ForgetSession", func(a *instance) error { return a.guard.ForgetSession(context.Background(), "s1") }},
 	}
+	flush := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer flush.Close()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			flush.FlushAll(context.Background()) // the last subtest's deletion markers
 			ory := orytest.NewServer()
 			defer ory.Close()
 			cookie := "ory_kratos_session=c1"
@@ -273,7 +276,7 @@ func TestTamperedOrForeignValueIsAMiss(t *testing.T) {
 
 func keyBytes(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := hex.DecodeString(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:"))
+	b, err := hex.DecodeString(strings.Trim(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:"), "{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
