@@ -136,4 +136,3 @@ func (p *stallProxy) close() {
 		p.relOnce.Do(func() { close(rel) })
 	}
 }
-

@@ -496,4 +496,3 @@ func TestWatchStopsAndCloseDrops(t *testing.T) {
 		t.Fatalf("Subscribe after Close registered a function")
 	}
 }
-
