@@ -52,6 +52,12 @@ func newInstance(t *testing.T, addr, ory string, secrets ...string) *instance {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
+	return newInstanceOn(t, rdb, ory, secrets...)
+}
+
+// newInstanceOn is an instance of the app on the Redis rdb talks to.
+func newInstanceOn(t *testing.T, rdb redis.UniversalClient, ory string, secrets ...string) *instance {
+	t.Helper()
 	l := &logs{}
 	tier, err := oryredis.New(oryredis.Config{
 		Client: rdb, Secrets: secrets, Timeout: 200 * time.Millisecond,
@@ -127,8 +133,15 @@ func TestNewSaysWhatToSet(t *testing.T) {
 	}
 }
 
+// Two instances share an answer and forget it together, on a single
+// redis-server and on a Redis Cluster.
 func TestFleetSharesAndForgets(t *testing.T) {
-	rs := redistest.StartT(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { fleetSharesAndForgets(t, b.client(t)) })
+	}
+}
+
+func fleetSharesAndForgets(t *testing.T, rdb redis.UniversalClient) {
 	tests := []struct {
 		name   string
 		forget func(a *instance) error
@@ -140,16 +153,14 @@ func TestFleetSharesAndForgets(t *testing.T) {
 		{"native logout", nil},
 		{"ForgetSession", func(a *instance) error { return a.guard.ForgetSession(context.Background(), "s1") }},
 	}
-	flush := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	defer flush.Close()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			flush.FlushAll(context.Background()) // the last subtest's deletion markers
+			flushAll(t, rdb) // the last subtest's deletion markers
 			ory := orytest.NewServer()
 			defer ory.Close()
 			cookie := "ory_kratos_session=c1"
 			ory.Reply("c1", orytest.Reply{Body: session(t, "s1")})
-			a, b := newInstance(t, rs.Addr, ory.URL, secret1), newInstance(t, rs.Addr, ory.URL, secret1)
+			a, b := newInstanceOn(t, rdb, ory.URL, secret1), newInstanceOn(t, rdb, ory.URL, secret1)
 			native := tc.forget == nil
 			check := func(in *instance) bool { return in.allowed(cookie) }
 			if native {
