@@ -236,7 +236,7 @@ func (t *Tier) indexKey(s []byte) string   { return t.prefix + "i:{" + hex.Encod
 func (t *Tier) sessMarker(s []byte) string { return t.prefix + "y:{" + hex.EncodeToString(s) + "}" }
 
 // errSlow is what a call returns when the tier's own budget ran out.
-var errSlow = errors.New("Redis did not answer within the tier's timeout")
+var errSlow = errors.New("no answer from Redis within the tier's timeout")
 
 // errDropped is what a write returns that a deletion marker refused.
 var errDropped = errors.New("oryredis: session forgotten; not stored")

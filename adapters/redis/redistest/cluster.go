@@ -74,7 +74,10 @@ func StartCluster(ctx context.Context) (*Cluster, error) {
 			}
 			if time.Now().After(deadline) {
 				_ = c.Stop()
-				return nil, fmt.Errorf("cluster node %s not ready within 20s: %v %s", a, err, info)
+				if err != nil {
+					return nil, fmt.Errorf("cluster node %s not ready within 20s: %w", a, err)
+				}
+				return nil, fmt.Errorf("cluster node %s not ready within 20s: %s", a, info)
 			}
 			select {
 			case <-ctx.Done():

@@ -92,9 +92,9 @@ func StartT(t testing.TB) *Server {
 // launch starts the process; s.mu is held.
 func (s *Server) launch(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	//nolint:noctx,gosec // the server outlives the start context; Stop ends it. bin is redis-server or the caller's choice.
 	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"}
+	//nolint:noctx,gosec // the server outlives the start context; Stop ends it. bin is redis-server or the caller's choice.
 	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
