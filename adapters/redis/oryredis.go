@@ -409,14 +409,14 @@ func (t *Tier) logBad() {
 // 0 (the session was forgotten) or -1 (the index is full).
 //
 // KEYS: index, session marker. ARGV: member, end (unix ms), prune before
-// (unix ms), cap, index end (unix ms).
+// (unix ms), cap.
 var setIndex = redis.NewScript(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return -1 end
 redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
 local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], math.max(tonumber(top[2]), tonumber(ARGV[5])))
+redis.call('PEXPIREAT', KEYS[1], top[2])
 return 1
 `)
 
@@ -451,7 +451,7 @@ func (t *Tier) Set(ctx context.Context, key, sid, value []byte, ttl time.Duratio
 	sealed := t.seal(key, value)
 	return t.call(ctx, true, func(ctx context.Context) error {
 		n, err := setIndex.Run(ctx, t.rdb, []string{idx, t.sessMarker(sid)},
-			name, end, now.Add(-clockSlack).UnixMilli(), t.maxEntries, end+clockSlack.Milliseconds()).Int()
+			name, end, now.Add(-clockSlack).UnixMilli(), t.maxEntries).Int()
 		switch {
 		case err != nil:
 			return fmt.Errorf("record the entry in its session's index: %w", err)
