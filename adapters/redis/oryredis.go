@@ -238,12 +238,16 @@ func (t *Tier) sessMarker(s []byte) string { return t.prefix + "y:{" + hex.Encod
 // errSlow is what a call returns when the tier's own budget ran out.
 var errSlow = errors.New("no answer from Redis within the tier's timeout")
 
-// errDropped is what a write returns that a deletion marker refused.
-var errDropped = errors.New("oryredis: session forgotten; not stored")
+// ErrForgotten is what Set returns when it dropped the write because the
+// credential or the session was deleted (Delete, DeleteSessions) on some
+// instance within Config.MaxTTL: the answer being shared is older than
+// that logout. It is not a Redis failure.
+var ErrForgotten = errors.New("oryredis: session forgotten; not stored")
 
-// errIndexFull is what a write returns when its session already has
-// MaxSessionEntries entries.
-var errIndexFull = errors.New("oryredis: too many entries for one session; not stored")
+// ErrTooManyEntries is what Set returns when its session already has
+// Config.MaxSessionEntries live entries: the entry is not shared. It is
+// not a Redis failure.
+var ErrTooManyEntries = errors.New("oryredis: too many entries for one session; not stored")
 
 // call runs fn within the tier's budget unless Redis is known to be down.
 func (t *Tier) call(ctx context.Context, always bool, fn func(context.Context) error) error {
@@ -271,7 +275,7 @@ func (t *Tier) do(ctx context.Context, always bool, fn func(context.Context) err
 	done := make(chan error, 1)
 	go func() {
 		err := fn(cctx)
-		if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, errDropped) && !errors.Is(err, errIndexFull) {
+		if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, ErrForgotten) && !errors.Is(err, ErrTooManyEntries) {
 			if cctx.Err() != nil {
 				err = fmt.Errorf("%w: %w", errSlow, err)
 			}
@@ -300,7 +304,7 @@ func (t *Tier) result(err error) error {
 	switch {
 	case err == nil, errors.Is(err, redis.Nil):
 		return nil
-	case errors.Is(err, errDropped), errors.Is(err, errIndexFull):
+	case errors.Is(err, ErrForgotten), errors.Is(err, ErrTooManyEntries):
 		return err
 	}
 	return fmt.Errorf("oryredis: %w", err)
@@ -432,13 +436,13 @@ return 1
 `)
 
 // Set implements core.SharedCache. The entry lives ttl, at most
-// Config.MaxTTL. The write is dropped (errDropped, not a Redis failure) if
+// Config.MaxTTL. The write is dropped (ErrForgotten, not a Redis failure) if
 // the credential or the session was deleted within the last MaxTTL, by
 // Delete or DeleteSessions on any instance: each half of the write checks
 // its deletion marker atomically in a script, and the index half runs
 // first, so a deletion either sees the entry in the index (and deletes it,
 // leaving a marker the data half then finds) or leaves a marker the index
-// half finds. The write is also dropped (errIndexFull) when the session
+// half finds. The write is also dropped (ErrTooManyEntries) when the session
 // already has MaxSessionEntries live entries.
 func (t *Tier) Set(ctx context.Context, key, sid, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
@@ -456,15 +460,15 @@ func (t *Tier) Set(ctx context.Context, key, sid, value []byte, ttl time.Duratio
 		case err != nil:
 			return fmt.Errorf("record the entry in its session's index: %w", err)
 		case n == 0:
-			return errDropped
+			return ErrForgotten
 		case n < 0:
-			return errIndexFull
+			return ErrTooManyEntries
 		}
 		if n, err = setEntry.Run(ctx, t.rdb, []string{name, t.keyMarker(key)}, sealed, end).Int(); err != nil {
 			return fmt.Errorf("store the entry: %w", err)
 		}
 		if n == 0 {
-			return errDropped
+			return ErrForgotten
 		}
 		return nil
 	})
