@@ -6,15 +6,21 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	oryredis "github.com/oryguard/oryguard/adapters/redis"
 	"github.com/oryguard/oryguard/adapters/redis/redistest"
 	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/core/orytest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -506,5 +512,46 @@ func TestWatchStopsAndCloseDrops(t *testing.T) {
 	tier.Subscribe(func(core.Invalidation) {})
 	if n := tier.Subscribers(); n != 0 {
 		t.Fatalf("Subscribe after Close registered a function")
+	}
+}
+
+// Point 2 through a real server: clients that send a GET with a junk but
+// well-formed session cookie and hang up at once do not take Redis out of
+// the fleet. The handler waits until net/http has seen the client go, so
+// every request reaches the guard with its context already canceled.
+func TestHungUpClientsKeepRedisUp(t *testing.T) {
+	rs := redistest.StartT(t)
+	ory := orytest.NewServer()
+	defer ory.Close()
+	in := newInstance(t, rs.Addr, ory.URL, secret1)
+	served := make(chan struct{}, 64)
+	guarded := oryhttp.Middleware(in.guard)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // the client hung up
+		guarded.ServeHTTP(w, r)
+		served <- struct{}{}
+	}))
+	defer srv.Close()
+	const clients = 20
+	for i := range clients {
+		c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: app\r\nCookie: ory_kratos_session=junk-%d-%x\r\n\r\n", i, random32(t))
+		_ = c.Close()
+	}
+	for range clients {
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request never reached the guard")
+		}
+	}
+	if n := in.logs.count("Redis unreachable"); n != 0 {
+		t.Fatalf("clients that hung up took Redis out of the fleet (%d log lines)", n)
+	}
+	if err := up(t, in.tier); err != nil {
+		t.Fatalf("the tier no longer calls Redis: %v", err)
 	}
 }
