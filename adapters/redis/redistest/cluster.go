@@ -38,7 +38,7 @@ func StartCluster(ctx context.Context) (*Cluster, error) {
 	if cli == "" {
 		var err error
 		if cli, err = exec.LookPath("redis-cli"); err != nil {
-			return nil, fmt.Errorf("redis-cli not found (it comes with Debian's redis-server package; or set %s): %w", CLIEnv, err)
+			return nil, fmt.Errorf("redis-cli not found (Debian's redis-tools package, which redis-server depends on; or set %s): %w", CLIEnv, err)
 		}
 	}
 	c := &Cluster{}
