@@ -19,9 +19,9 @@ import (
 )
 
 // Proxy serves Ory's public browser APIs on the app's own origin. It is an
-// http.Handler; build it with New and mount it at its prefix (outside any
-// guard and outside the app's own CSRF protection; see the package
-// documentation).
+// http.Handler, safe for concurrent use; build it with New and mount it at
+// its prefix (outside any guard and outside the app's own CSRF protection;
+// see the package documentation).
 type Proxy struct {
 	s      *settings
 	client *http.Client
@@ -191,8 +191,12 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, sub string, targ
 	}
 
 	var body []byte
-	rewrite := r.Method != http.MethodHead && rewritable(resp.Header.Get("Content-Type"))
-	if rewrite {
+	textual := rewritable(resp.Header.Get("Content-Type"))
+	rewrite := textual && r.Method != http.MethodHead
+	switch {
+	case textual && !rewrite:
+		// HEAD: Ory's length is that of the body before rewriting; send none.
+	case rewrite:
 		b, status, why := p.readRewritable(resp)
 		if status != 0 {
 			p.logf(r.Context(), r.Method, sub, resp.StatusCode, why)
@@ -201,7 +205,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, sub string, targ
 		}
 		body = p.s.body(b)
 		h.Set("Content-Length", strconv.Itoa(len(body)))
-	} else {
+	default:
 		if ce := resp.Header.Get("Content-Encoding"); ce != "" {
 			h.Set("Content-Encoding", ce)
 		}

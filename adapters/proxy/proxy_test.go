@@ -759,3 +759,30 @@ func TestBrowserGone(t *testing.T) {
 		t.Fatal("the request was not cancelled")
 	}
 }
+
+// TestHead: a HEAD answer carries no body, and no length for a body the
+// proxy would have rewritten.
+func TestHead(t *testing.T) {
+	tests := []struct {
+		ct, wantLength string
+	}{
+		{"text/html", ""},
+		{"image/png", "6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ct, func(t *testing.T) {
+			f := newFakeOry(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tt.ct)
+				w.Header().Set("Content-Length", "6")
+			})
+			p, _ := newProxy(t, f, Config{})
+			w := do(p, "HEAD", "/.ory/ui/login", nil, nil)
+			if w.Code != 200 || w.Body.Len() != 0 {
+				t.Fatalf("HEAD: %d with %d bytes", w.Code, w.Body.Len())
+			}
+			if got := w.Header().Get("Content-Length"); got != tt.wantLength {
+				t.Errorf("Content-Length %q, want %q", got, tt.wantLength)
+			}
+		})
+	}
+}
