@@ -128,9 +128,9 @@ func (f *flow) csrf() string {
 // selfService runs one browser flow (registration or login) the way a
 // browser and the app's UI page do, through the app's origin only, and
 // returns where Kratos sends the browser at the end.
-func (b *browser) selfService(proxied, kind, returnTo string, fields url.Values) string {
+func (b *browser) selfService(proxied, kind string, params, fields url.Values) string {
 	b.t.Helper()
-	status, loc, body := b.do("GET", proxied+"/self-service/"+kind+"/browser?return_to="+url.QueryEscape(returnTo), "text/html", nil)
+	status, loc, body := b.do("GET", proxied+"/self-service/"+kind+"/browser?"+params.Encode(), "text/html", nil)
 	if status != http.StatusSeeOther {
 		b.t.Fatalf("%s: create flow: %d %s", kind, status, body)
 	}
@@ -161,7 +161,8 @@ func (b *browser) selfService(proxied, kind, returnTo string, fields url.Values)
 // TestThroughTheApp: with Kratos on another site, a browser that only
 // ever talks to the app registers, reaches a protected page, logs out (and
 // the guard forgets the session at once, though it caches sessions for an
-// hour), logs in again, and holds the session cookie for the app's host.
+// hour), logs in again, refreshes its session, and holds the session
+// cookie for the app's host.
 func TestThroughTheApp(t *testing.T) {
 	ln, err := net.Listen("tcp", appHost+":0")
 	if err != nil {
@@ -199,7 +200,7 @@ func TestThroughTheApp(t *testing.T) {
 	dashboard := appOrigin + "/dashboard"
 
 	// Register: Kratos' session hook signs the browser in.
-	loc := b.selfService(proxied, "registration", dashboard, url.Values{
+	loc := b.selfService(proxied, "registration", url.Values{"return_to": {dashboard}}, url.Values{
 		"method": {"password"}, "traits.email": {email}, "password": {password},
 	})
 	if loc != dashboard {
@@ -244,14 +245,26 @@ func TestThroughTheApp(t *testing.T) {
 	}
 
 	// Log in again.
-	loc = b.selfService(proxied, "login", dashboard, url.Values{
+	loc = b.selfService(proxied, "login", url.Values{"return_to": {dashboard}}, url.Values{
 		"method": {"password"}, "identifier": {email}, "password": {password},
 	})
 	if loc != dashboard {
 		t.Fatalf("after login the browser goes to %q, want %q", loc, dashboard)
 	}
 	wantDashboard(t, b, dashboard, email)
-	wantCookieOnApp(t, b, appOrigin, oryURL)
+	before := wantCookieOnApp(t, b, appOrigin, oryURL)
+
+	// Refresh (re-authenticate) the session, as a MaxAuthAge route asks.
+	loc = b.selfService(proxied, "login", url.Values{"return_to": {dashboard}, "refresh": {"true"}}, url.Values{
+		"method": {"password"}, "identifier": {email}, "password": {password},
+	})
+	if loc != dashboard {
+		t.Fatalf("after refreshing the browser goes to %q, want %q", loc, dashboard)
+	}
+	wantDashboard(t, b, dashboard, email)
+	if after := wantCookieOnApp(t, b, appOrigin, oryURL); after.Value == "" || before.Value == "" {
+		t.Fatal("lost the session cookie while refreshing")
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
