@@ -126,12 +126,15 @@ type Config struct {
 	// redirect, whatever the transport.
 	Transport http.RoundTripper
 
-	// Guard, when set, is told when a logout completes through the proxy:
-	// before forwarding /self-service/logout the proxy asks the guard
-	// which session the request carries (from its cache, or Ory), and
-	// when Ory answers by clearing the session cookie it calls
-	// Guard.ForgetSession with that session's ID, so the guard stops
-	// serving it at once rather than when its cache entry expires.
+	// Guard, when set, is told when a session ends through the proxy, so
+	// it stops serving the session at once rather than when its cache entry
+	// expires. For a logout, before forwarding /self-service/logout the
+	// proxy asks the guard which session the request carries (from its
+	// cache, or Ory), and when Ory answers by clearing the session cookie
+	// it calls Guard.ForgetSession with that session's ID; for a session
+	// revoked from the settings page (DELETE /sessions/{id}, answered 2xx)
+	// it forgets that ID. DELETE /sessions (every other session) names no
+	// IDs: those sessions end in the guard when their entries expire.
 	Guard *core.Guard
 }
 

@@ -89,3 +89,59 @@ func TestLogoutForgetsSession(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokeForgetsSession: a session revoked from the settings page
+// through the proxy (DELETE /sessions/{id}) is forgotten by the guard when
+// Ory confirms it, and only then.
+func TestRevokeForgetsSession(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		wantForgot bool
+	}{
+		{"revoked", http.StatusNoContent, true},
+		{"not the caller's session", http.StatusNotFound, false},
+		{"Ory failing", http.StatusInternalServerError, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var whoami atomic.Int32
+			var revoked atomic.Value
+			f := newFakeOry(t, func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/sessions/whoami":
+					whoami.Add(1)
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(orytest.ActiveSession("sess-2", "b@example.com"))
+				case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/sessions/"):
+					revoked.Store(r.URL.Path)
+					w.WriteHeader(tt.status)
+				default:
+					http.NotFound(w, r)
+				}
+			})
+			guard, err := core.New(core.Config{OryURL: f.URL, AppURL: "https://app.example", Cache: core.CacheConfig{TTL: time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			route := guard.Route()
+			check := func() {
+				r := core.RequestFromHTTP(httptestRequest("GET", "/dashboard", nil, http.Header{"Cookie": {"ory_kratos_session=other-device"}}))
+				if d := route.Authenticate(context.Background(), &r); !d.Allow {
+					t.Fatalf("setup: denied: %v", d.Denial)
+				}
+			}
+			check()
+			p, _ := newProxy(t, f, Config{Guard: guard})
+			w := do(p, "DELETE", "/.ory/sessions/sess-2", nil, http.Header{"Cookie": {"ory_kratos_session=this-device"}})
+			if w.Code != tt.status || revoked.Load() != "/sessions/sess-2" {
+				t.Fatalf("revoke: %d, Ory saw %v", w.Code, revoked.Load())
+			}
+			before := whoami.Load()
+			check()
+			if forgot := whoami.Load() > before; forgot != tt.wantForgot {
+				t.Fatalf("forgot the session: %v, want %v", forgot, tt.wantForgot)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ const (
 	routeMethod              // Ory's, but not for this method: 405
 	routeOK
 	routeLogout // the browser logout: forwarded, then the guard forgets
+	routeRevoke // DELETE /sessions/{id}: forwarded, then the guard forgets id
 )
 
 // classify checks a path (below the prefix, decoded and clean) and a method
@@ -30,7 +31,7 @@ func classify(method, p string) (route, string) {
 	case p == "/sessions":
 		return allow(method, routeOK, http.MethodGet, http.MethodHead, http.MethodDelete)
 	case strings.HasPrefix(p, "/sessions/") && !strings.Contains(p[len("/sessions/"):], "/"):
-		return allow(method, routeOK, http.MethodDelete)
+		return allow(method, routeRevoke, http.MethodDelete)
 	case strings.HasPrefix(p, "/.well-known/ory/"):
 		return allow(method, routeOK, http.MethodGet, http.MethodHead)
 	case p == "/ui" || strings.HasPrefix(p, "/ui/"):

@@ -118,11 +118,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.Header = p.s.outHeader(r.Header)
 
 	var sessionID string
-	if rt == routeLogout && p.route != nil {
+	switch {
+	case p.route == nil:
+	case rt == routeLogout:
 		cr := core.RequestFromHTTP(r)
 		if d := p.route.Authenticate(ctx, &cr); d.Session != nil {
 			sessionID = d.Session.Id
 		}
+	case rt == routeRevoke:
+		sessionID = strings.TrimPrefix(sub, "/sessions/")
 	}
 
 	resp, err := p.client.Do(out)
@@ -131,7 +135,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
-	p.respond(w, r, sub, &target, resp, sessionID)
+	p.respond(w, r, sub, &target, resp, rt, sessionID)
 }
 
 // readBody reads a request body up to the cap; a bigger one is 413.
@@ -153,7 +157,7 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, int) {
 }
 
 // respond passes Ory's response back, rewritten for the app.
-func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, sub string, target *url.URL, resp *http.Response, sessionID string) {
+func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, sub string, target *url.URL, resp *http.Response, rt route, sessionID string) {
 	if badHeader(resp.Header) {
 		p.logf(r.Context(), r.Method, sub, resp.StatusCode, "Ory's response has a header with CR, LF or NUL")
 		refuse(w, http.StatusBadGateway)
@@ -214,7 +218,11 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, sub string, targ
 		}
 	}
 
-	if cleared && sessionID != "" && resp.StatusCode < 400 {
+	// The session ended through the proxy: a logout Ory completed by
+	// clearing the session cookie, or a session revoked from the settings
+	// page. The guard forgets it before the browser hears of it.
+	ended := (rt == routeLogout && cleared) || (rt == routeRevoke && resp.StatusCode >= 200 && resp.StatusCode < 300)
+	if ended && sessionID != "" && resp.StatusCode < 400 {
 		if err := p.guard.ForgetSession(context.WithoutCancel(r.Context()), sessionID); err != nil {
 			p.s.log.LogAttrs(r.Context(), slog.LevelWarn, "oryproxy: the guard could not forget a logged-out session everywhere",
 				slog.String("error", err.Error()))
