@@ -7,13 +7,13 @@ require (
 	github.com/oryguard/oryguard/adapters/proxy v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/oryguard/oryguard/internal/e2e v0.1.0
+	github.com/pquerna/otp v1.5.0
 )
 
 require (
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/ory/client-go v1.22.92 // indirect
-	github.com/pquerna/otp v1.5.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 )
 

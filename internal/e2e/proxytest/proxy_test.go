@@ -17,6 +17,7 @@ import (
 	oryproxy "github.com/oryguard/oryguard/adapters/proxy"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	"github.com/pquerna/otp/totp"
 )
 
 // appHost is the app's site; Kratos listens on 127.0.0.1.
@@ -109,9 +110,23 @@ type flow struct {
 			Attributes struct {
 				Name  string `json:"name"`
 				Value any    `json:"value"`
+				ID    string `json:"id"`
+				Text  struct {
+					Text string `json:"text"`
+				} `json:"text"`
 			} `json:"attributes"`
 		} `json:"nodes"`
 	} `json:"ui"`
+}
+
+// text is the text of the flow's text node with this ID.
+func (f *flow) text(id string) string {
+	for _, n := range f.UI.Nodes {
+		if n.Attributes.ID == id {
+			return n.Attributes.Text.Text
+		}
+	}
+	return ""
 }
 
 func (f *flow) csrf() string {
@@ -129,6 +144,12 @@ func (f *flow) csrf() string {
 // browser and the app's UI page do, through the app's origin only, and
 // returns where Kratos sends the browser at the end.
 func (b *browser) selfService(proxied, kind string, params, fields url.Values) string {
+	b.t.Helper()
+	return b.selfServiceFunc(proxied, kind, params, func(*flow) url.Values { return fields })
+}
+
+// selfServiceFunc is selfService with form fields that depend on the flow.
+func (b *browser) selfServiceFunc(proxied, kind string, params url.Values, fieldsFor func(*flow) url.Values) string {
 	b.t.Helper()
 	status, loc, body := b.do("GET", proxied+"/self-service/"+kind+"/browser?"+params.Encode(), "text/html", nil)
 	if status != http.StatusSeeOther {
@@ -150,6 +171,7 @@ func (b *browser) selfService(proxied, kind string, params, fields url.Values) s
 	if !strings.HasPrefix(f.UI.Action, proxied+"/self-service/"+kind+"?") {
 		b.t.Fatalf("%s: the form posts to %q, want the app's %s", kind, f.UI.Action, proxied)
 	}
+	fields := fieldsFor(&f)
 	fields.Set("csrf_token", f.csrf())
 	status, loc, body = b.do("POST", f.UI.Action, "text/html", fields)
 	if status != http.StatusSeeOther {
@@ -190,6 +212,9 @@ func TestThroughTheApp(t *testing.T) {
 		traits, _ := s.Identity.Traits.(map[string]any)
 		_, _ = fmt.Fprintf(w, "hello %v", traits["email"])
 	})))
+	mux.Handle("/vault", oryhttp.Middleware(guard, core.RequireAAL2())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "aal2")
+	})))
 	app := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = app.Serve(ln) }()
 	t.Cleanup(func() { _ = app.Close() })
@@ -211,21 +236,8 @@ func TestThroughTheApp(t *testing.T) {
 
 	// Log out through the proxy: Kratos ends the session and the guard,
 	// which cached it for an hour, forgets it at once.
-	status, _, body := b.do("GET", proxied+"/self-service/logout/browser", "application/json", nil)
-	if status != http.StatusOK {
-		t.Fatalf("logout flow: %d %s", status, body)
-	}
-	var logout struct {
-		LogoutURL string `json:"logout_url"`
-	}
-	if err := json.Unmarshal(body, &logout); err != nil || !strings.HasPrefix(logout.LogoutURL, proxied+"/self-service/logout?") {
-		t.Fatalf("logout_url %q (%v), want one on the app", logout.LogoutURL, err)
-	}
-	status, loc, _ = b.do("GET", logout.LogoutURL, "text/html", nil)
-	if status != http.StatusSeeOther || !strings.HasPrefix(loc, appOrigin+"/") {
-		t.Fatalf("logout: %d to %q", status, loc)
-	}
-	if status, _, _ = b.do("GET", dashboard, "text/html", nil); status == http.StatusOK {
+	b.logout(proxied, appOrigin)
+	if status, _, _ := b.do("GET", dashboard, "text/html", nil); status == http.StatusOK {
 		t.Fatal("the protected page still opens after logging out through the proxy")
 	}
 	// The old cookie (another tab, a copy) no longer opens it either,
@@ -266,6 +278,40 @@ func TestThroughTheApp(t *testing.T) {
 		t.Fatal("lost the session cookie while refreshing")
 	}
 
+	// Add a TOTP second factor in the settings flow, log out, log in with
+	// the password (Kratos sends the browser on to the aal2 login, through
+	// the proxy) and step up with a TOTP code to open an aal2 page.
+	var secret string
+	loc = b.selfServiceFunc(proxied, "settings", url.Values{}, func(f *flow) url.Values {
+		secret = f.text("totp_secret_key")
+		if secret == "" {
+			t.Fatal("the settings flow shows no TOTP secret")
+		}
+		return url.Values{"method": {"totp"}, "totp_code": {totpCode(t, secret)}}
+	})
+	if !strings.HasPrefix(loc, appOrigin+"/auth/settings?") {
+		t.Fatalf("after enabling TOTP the browser goes to %q", loc)
+	}
+	b.logout(proxied, appOrigin)
+	loc = b.selfService(proxied, "login", url.Values{"return_to": {appOrigin + "/vault"}}, url.Values{
+		"method": {"password"}, "identifier": {email}, "password": {password},
+	})
+	stepUp, err := url.Parse(loc)
+	if err != nil || !strings.HasPrefix(loc, proxied+"/self-service/login/browser?") || stepUp.Query().Get("aal") != "aal2" {
+		t.Fatalf("after a password login with TOTP the browser goes to %q, want the aal2 login on the app", loc)
+	}
+	if status, _, _ := b.do("GET", appOrigin+"/vault", "text/html", nil); status == http.StatusOK {
+		t.Fatal("an aal1 session opened the aal2 page")
+	}
+	loc = b.selfService(proxied, "login", stepUp.Query(), url.Values{"method": {"totp"}, "totp_code": {totpCode(t, secret)}})
+	if loc != appOrigin+"/vault" {
+		t.Fatalf("after the second factor the browser goes to %q", loc)
+	}
+	if status, _, body := b.do("GET", appOrigin+"/vault", "text/html", nil); status != http.StatusOK || string(body) != "aal2" {
+		t.Fatalf("aal2 page: %d %s", status, body)
+	}
+	wantCookieOnApp(t, b, appOrigin, oryURL)
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for host := range b.hosts {
@@ -273,6 +319,34 @@ func TestThroughTheApp(t *testing.T) {
 			t.Errorf("the browser reached %s", host)
 		}
 	}
+}
+
+// logout logs the browser out through the proxy, as a logout button does.
+func (b *browser) logout(proxied, appOrigin string) {
+	b.t.Helper()
+	status, _, body := b.do("GET", proxied+"/self-service/logout/browser", "application/json", nil)
+	if status != http.StatusOK {
+		b.t.Fatalf("logout flow: %d %s", status, body)
+	}
+	var logout struct {
+		LogoutURL string `json:"logout_url"`
+	}
+	if err := json.Unmarshal(body, &logout); err != nil || !strings.HasPrefix(logout.LogoutURL, proxied+"/self-service/logout?") {
+		b.t.Fatalf("logout_url %q (%v), want one on the app", logout.LogoutURL, err)
+	}
+	status, loc, _ := b.do("GET", logout.LogoutURL, "text/html", nil)
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, appOrigin+"/") {
+		b.t.Fatalf("logout: %d to %q", status, loc)
+	}
+}
+
+func totpCode(t *testing.T, secret string) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 func wantDashboard(t *testing.T, b *browser, dashboard, email string) {
