@@ -1,4 +1,4 @@
-// Package proxytest runs the in-app Ory proxy (adapters/proxy) against a
+// Package proxy runs the in-app Ory proxy (adapters/proxy) against a
 // real Kratos on another site: Kratos on 127.0.0.1, the app and its proxy
 // on 127.0.0.2 (cookies ignore ports, so two ports on one address would
 // prove nothing). A browser that may only talk to the app registers, logs
@@ -9,4 +9,4 @@
 // It is its own module because it needs adapters/proxy, which
 // internal/e2e's module does not require. startKratos is the one place
 // that knows how the Kratos harness is started.
-package proxytest
+package proxy

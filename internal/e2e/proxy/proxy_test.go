@@ -1,4 +1,4 @@
-package proxytest
+package proxy
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	oryproxy "github.com/oryguard/oryguard/adapters/proxy"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	"github.com/oryguard/oryguard/internal/e2e/harness"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -28,7 +28,7 @@ const appHost = "127.0.0.2"
 // the Kratos harness: re-point it when the harness moves.
 func startKratos(t *testing.T, appOrigin string) string {
 	t.Helper()
-	srv := kratos.StartT(t, kratos.Options{
+	srv := harness.StartKratosT(t, harness.KratosOptions{
 		UIURL:             appOrigin + "/auth",
 		DefaultReturnURL:  appOrigin + "/",
 		AllowedReturnURLs: []string{appOrigin},
