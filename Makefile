@@ -7,6 +7,7 @@ BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
+BENCHSTAT := $(BIN)/benchstat
 # The modules come from modules.txt, in its order (libraries first, the test
 # modules that need Kratos and Chromium last). Loops skip a listed directory
 # that has no go.mod yet; internal/release's tests fail on any such mismatch.
@@ -20,6 +21,7 @@ TIDY_MODULES := $(call list_modules,$$3 != "no-tidy")
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
 export ORYGUARD_APIDIFF    := $(APIDIFF)
+export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
@@ -86,6 +88,10 @@ $(APIDIFF): internal/tools/apidiff/go.mod internal/tools/apidiff/go.sum
 	@mkdir -p $(BIN)
 	cd internal/tools/apidiff && GOWORK=off go build -o $(APIDIFF) golang.org/x/exp/cmd/apidiff
 
+$(BENCHSTAT): internal/tools/benchstat/go.mod internal/tools/benchstat/go.sum
+	@mkdir -p $(BIN)
+	cd internal/tools/benchstat && GOWORK=off go build -o $(BENCHSTAT) golang.org/x/perf/cmd/benchstat
+
 # ---- releases (README.md, "Versions and releases"; internal/release) ----
 # The library modules are modules.txt's lib lines. apicheck allows the
 # breaking changes listed in internal/release/apicheck-allow.txt when it
@@ -135,8 +141,12 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, 
 # Benchmarks (internal/bench): one table of figures, ratios and targets; the
 # results and the machine they ran on are recorded in BENCHMARKS.md. Load goes
 # only to 127.0.0.1, with wrk when it can be installed, else a Go load loop.
+# Section 1 is also Benchmark functions for go test -bench and benchstat
+# (BenchmarkHit, BenchmarkCore, BenchmarkTelemetry);
+# BENCH_FLAGS='-baseline <rev>' runs the revision's own BenchmarkHit (built in
+# a git worktree) side by side and prints benchstat's table of old vs new.
 BENCH_FLAGS ?=
-bench: kratos ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
+bench: kratos $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)
