@@ -1,4 +1,4 @@
-# oryguard: every target loops over the workspace's modules.
+# oryguard: every target loops over the modules listed in modules.txt.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -25,7 +25,7 @@ export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone vet lint tidy-check modules kratos demo bench fuzz soak help gogetcheck apicheck release release-check
+.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
@@ -72,6 +72,10 @@ tidy-check: ## go mod tidy leaves no diff in any module
 
 modules: ## print the module list (modules.txt): directory and kind
 	@grep -Ev '^[[:space:]]*(#|$$)' $(MODULES_FILE)
+
+work: ## set go.work's use list to modules.txt's lib and test modules
+	@for d in $$(go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p'); do go work edit -dropuse=$$d; done
+	go work edit $(addprefix -use=./,$(sort $(MODULES)))
 
 kratos: $(KRATOS) ## build Ory Kratos (pinned in internal/tools/kratos) once
 

@@ -190,12 +190,12 @@ func CheckModuleList(root string) ([]string, error) {
 	}
 	for _, dir := range slices.Sorted(maps.Keys(wantUse)) {
 		if !use[dir] {
-			problems = append(problems, fmt.Sprintf("go.work does not use ./%s, which %s lists", dir, ModulesFile))
+			problems = append(problems, fmt.Sprintf("go.work does not use ./%s, which %s lists (make work)", dir, ModulesFile))
 		}
 	}
 	for _, dir := range slices.Sorted(maps.Keys(use)) {
 		if !wantUse[dir] {
-			problems = append(problems, fmt.Sprintf("go.work uses ./%s, which %s does not list as a lib or test module", dir, ModulesFile))
+			problems = append(problems, fmt.Sprintf("go.work uses ./%s, which %s does not list as a lib or test module (make work)", dir, ModulesFile))
 		}
 	}
 	return problems, nil
