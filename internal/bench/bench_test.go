@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,9 +19,7 @@ import (
 // are what is tested.
 func tiny(t *testing.T) Config {
 	t.Helper()
-	if err := SetBenchTime(5 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	shortBenchTime(t)
 	return Config{
 		BenchTime: 5 * time.Millisecond, MicroRounds: 2,
 		Load: &GoLoader{Conns: 4}, LoadTime: 100 * time.Millisecond, KratosLoadTime: 100 * time.Millisecond, LoadRounds: 2,
@@ -28,6 +27,22 @@ func tiny(t *testing.T) Config {
 		MaxEntries: 200, Flood: 2,
 		Log: testWriter{t},
 	}
+}
+
+// shortBenchTime makes testing.Benchmark runs 5ms long until the test
+// ends, then gives back -test.benchtime, so that go test -bench's own
+// benchmarks keep the length asked for.
+func shortBenchTime(t *testing.T) {
+	t.Helper()
+	old := flag.Lookup("test.benchtime").Value.String()
+	if err := SetBenchTime(5 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := flag.Set("test.benchtime", old); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 type testWriter struct{ t *testing.T }
@@ -103,9 +118,7 @@ PASS
 // Every in-process case runs and is named as BenchmarkHit's sub-benchmarks
 // were at older revisions, so that bench -baseline can pair them.
 func TestHitCases(t *testing.T) {
-	if err := SetBenchTime(5 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	shortBenchTime(t)
 	var names []string
 	for _, c := range HitCases() {
 		names = append(names, c.Name)
