@@ -1,4 +1,4 @@
-# oryguard: every target loops over the workspace's modules.
+# oryguard: every target loops over the modules listed in modules.txt.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -7,56 +7,75 @@ BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
-# Library modules first; test modules last (they need Kratos and Chromium).
-LIB_MODULES  := core adapters/nethttp adapters/gin adapters/echo adapters/echov5 adapters/fiber adapters/fiberv3 adapters/otel adapters/redis
-TEST_MODULES := internal/conformance examples internal/e2e internal/reliability internal/browser internal/fleet internal/bench internal/release
+BENCHSTAT := $(BIN)/benchstat
+# The modules come from modules.txt, in its order (libraries first, the test
+# modules that need Kratos and Chromium last). Loops skip a listed directory
+# that has no go.mod yet; internal/release's tests fail on any such mismatch.
+MODULES_FILE := $(ROOT)/modules.txt
+list_modules  = $(shell awk '!/^[[:space:]]*(\#|$$)/ && $(1) {print $$1}' $(MODULES_FILE))
+LIB_MODULES  := $(call list_modules,$$2 == "lib")
+TEST_MODULES := $(call list_modules,$$2 == "test")
 MODULES      := $(LIB_MODULES) $(TEST_MODULES)
-# internal/tools/kratos is left out of tidy-check: its requirements are
-# Kratos' own (pinned by `go get -tool`), and tidying it needs a checksum
-# database entry that Kratos' go-swagger fork does not have.
-TOOL_MODULES := internal/tools/lint internal/tools/apidiff
+TOOL_MODULES := $(call list_modules,$$2 == "tool")
+TIDY_MODULES := $(call list_modules,$$3 != "no-tidy")
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
 export ORYGUARD_APIDIFF    := $(APIDIFF)
+export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone lint tidy-check kratos demo bench fuzz soak help gogetcheck apicheck release release-check
+.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# each runs $(1) in every module of $(2) that has a go.mod, in list order,
+# and names the modules it failed in at the end.
+define each
+	@failed=; for m in $(2); do \
+	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(1)) || failed="$$failed $$m"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "$@ failed in:$$failed"; exit 1; fi
+endef
+
 test: kratos $(APIDIFF) ## every module's tests under -race, the end-to-end suite against a real Kratos included
-	@for m in $(MODULES); do \
-	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(GOTEST) ./...); fi; \
-	done
+	$(call each,$(GOTEST) ./...,$(MODULES))
 
 test-unit: ## the library modules' tests only (no Kratos)
-	@for m in $(LIB_MODULES) internal/conformance; do \
-	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(GOTEST) ./...); fi; \
-	done
+	$(call each,$(GOTEST) ./...,$(LIB_MODULES))
 
-test-alone: kratos $(APIDIFF) ## each module built and tested on its own (GOWORK=off)
-	@for m in $(MODULES); do \
-	  if [ -f $$m/go.mod ]; then echo "== $$m (GOWORK=off)"; \
-	    (cd $$m && GOWORK=off go build ./... && GOWORK=off $(GOTEST) ./...); fi; \
-	done
+# test-alone proves that each module builds on its own go.mod (GOWORK=off:
+# the requirements a user of the module gets, not the workspace's). Library
+# modules run their tests again (without -race: make test ran them with it).
+# Test modules (examples, the end-to-end suite, benchmarks, release tooling)
+# are built and vetted, which type-checks their tests, but not run: make test
+# ran them once, and running the end-to-end suites twice would double CI's
+# longest step.
+test-alone: ## each module built on its own (GOWORK=off): library tests run, test modules built and vetted
+	$(call each,GOWORK=off go build ./... && GOWORK=off go test -count=1 ./...,$(LIB_MODULES))
+	$(call each,GOWORK=off go build ./... && GOWORK=off go vet ./...,$(TEST_MODULES))
+
+vet: ## go vet over every module
+	$(call each,go vet ./...,$(MODULES))
 
 lint: $(LINT) ## golangci-lint (pinned in internal/tools/lint) over every module
-	@failed=; for m in $(MODULES); do \
-	  if [ -f $$m/go.mod ]; then echo "== $$m"; (cd $$m && $(LINT) run ./...) || failed="$$failed $$m"; fi; \
-	done; \
-	if [ -n "$$failed" ]; then echo "lint failed in:$$failed"; exit 1; fi
+	$(call each,$(LINT) run ./...,$(MODULES))
 
 tidy-check: ## go mod tidy leaves no diff in any module
-	@for m in $(MODULES) $(TOOL_MODULES); do \
-	  if [ -f $$m/go.mod ]; then (cd $$m && GOWORK=off go mod tidy); fi; \
-	done; \
-	if ! git diff --exit-code -- '*go.mod' '*go.sum'; then \
+	$(call each,GOWORK=off go mod tidy,$(TIDY_MODULES))
+	@if ! git diff --exit-code -- '*go.mod' '*go.sum'; then \
 	  echo "go mod tidy changed the files above: run it and commit"; exit 1; fi; \
 	echo "tidy: ok"
+
+modules: ## print the module list (modules.txt): directory and kind
+	@grep -Ev '^[[:space:]]*(#|$$)' $(MODULES_FILE)
+
+work: ## set go.work's use list to modules.txt's lib and test modules
+	@for d in $$(go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p'); do go work edit -dropuse=$$d; done
+	go work edit $(addprefix -use=./,$(sort $(MODULES)))
 
 kratos: $(KRATOS) ## build Ory Kratos (pinned in internal/tools/kratos) once
 
@@ -73,16 +92,21 @@ $(APIDIFF): internal/tools/apidiff/go.mod internal/tools/apidiff/go.sum
 	@mkdir -p $(BIN)
 	cd internal/tools/apidiff && GOWORK=off go build -o $(APIDIFF) golang.org/x/exp/cmd/apidiff
 
+$(BENCHSTAT): internal/tools/benchstat/go.mod internal/tools/benchstat/go.sum
+	@mkdir -p $(BIN)
+	cd internal/tools/benchstat && GOWORK=off go build -o $(BENCHSTAT) golang.org/x/perf/cmd/benchstat
+
 # ---- releases (README.md, "Versions and releases"; internal/release) ----
-# Library modules are found by their go.mod (outside internal/ and
-# examples/), so a new module needs no list here.
+# The library modules are modules.txt's lib lines. apicheck allows the
+# breaking changes listed in internal/release/apicheck-allow.txt when it
+# compares against that file's base (see the file).
 VERSION ?=
 BASE    ?=
 
 gogetcheck: ## the go get check alone: pack the library modules into a file proxy, build and serve every README snippet
 	cd internal/release && $(GOTEST) -run '^TestGoGet$$' -v .
 
-apicheck: $(APIDIFF) ## each library module's exported API against its last release tag (or BASE=ref); breaking changes fail
+apicheck: $(APIDIFF) ## each library module's exported API against its last release tag (or BASE=ref); breaking changes fail unless internal/release/apicheck-allow.txt lists them for that base
 	cd internal/release && go run ./cmd/apicheck -apidiff $(APIDIFF) $(if $(BASE),-base $(BASE))
 
 release-check: $(APIDIFF) ## the checks make release runs on the bumped tree
@@ -121,8 +145,12 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, 
 # Benchmarks (internal/bench): one table of figures, ratios and targets; the
 # results and the machine they ran on are recorded in BENCHMARKS.md. Load goes
 # only to 127.0.0.1, with wrk when it can be installed, else a Go load loop.
+# Section 1 is also Benchmark functions for go test -bench and benchstat
+# (BenchmarkHit, BenchmarkCore, BenchmarkTelemetry);
+# BENCH_FLAGS='-baseline <rev>' runs the revision's own BenchmarkHit (built in
+# a git worktree) side by side and prints benchstat's table of old vs new.
 BENCH_FLAGS ?=
-bench: kratos ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
+bench: kratos $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)
@@ -142,4 +170,4 @@ fuzz: ## fuzz credential extraction, return_to and whoami handling, FUZZTIME (20
 	done
 
 soak: kratos ## soak against a real Kratos for SOAK_DURATION (60s) and print its figures
-	cd internal/reliability && go run ./cmd/soak -duration $(SOAK_DURATION) $(SOAK_FLAGS)
+	cd internal/e2e && go run ./cmd/soak -duration $(SOAK_DURATION) $(SOAK_FLAGS)

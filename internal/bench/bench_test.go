@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,9 +19,7 @@ import (
 // are what is tested.
 func tiny(t *testing.T) Config {
 	t.Helper()
-	if err := SetBenchTime(5 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	shortBenchTime(t)
 	return Config{
 		BenchTime: 5 * time.Millisecond, MicroRounds: 2,
 		Load: &GoLoader{Conns: 4}, LoadTime: 100 * time.Millisecond, KratosLoadTime: 100 * time.Millisecond, LoadRounds: 2,
@@ -28,6 +27,22 @@ func tiny(t *testing.T) Config {
 		MaxEntries: 200, Flood: 2,
 		Log: testWriter{t},
 	}
+}
+
+// shortBenchTime makes testing.Benchmark runs 5ms long until the test
+// ends, then gives back -test.benchtime, so that go test -bench's own
+// benchmarks keep the length asked for.
+func shortBenchTime(t *testing.T) {
+	t.Helper()
+	old := flag.Lookup("test.benchtime").Value.String()
+	if err := SetBenchTime(5 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := flag.Set("test.benchtime", old); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 type testWriter struct{ t *testing.T }
@@ -80,15 +95,40 @@ func TestInProcess(t *testing.T) {
 
 func TestParseBenchLine(t *testing.T) {
 	const out = `goos: linux
+pkg: github.com/oryguard/oryguard/internal/bench
 BenchmarkHit/nethttp-2   	 1000000	       612.5 ns/op	     320 B/op	       1 allocs/op
 PASS
 `
-	n, a, err := parseBenchLine(out)
+	line, ok := benchLine(out)
+	if !ok || !strings.HasPrefix(line, "BenchmarkHit/nethttp-2 ") || strings.HasSuffix(line, "\n") {
+		t.Fatalf("benchLine = %q, %v", line, ok)
+	}
+	n, a, err := parseBenchLine(line)
 	if err != nil || n != 612.5 || a != 1 {
 		t.Errorf("parseBenchLine = %v, %v, %v", n, a, err)
 	}
 	if _, _, err := parseBenchLine("BenchmarkHit/core-2 100 5 ns/op\nPASS\n"); err == nil {
 		t.Error("no error without allocs/op")
+	}
+	if _, ok := benchLine("PASS\nok  \tx\t0.1s\n"); ok {
+		t.Error("benchLine found a line in output without results")
+	}
+}
+
+// Every in-process case runs and is named as BenchmarkHit's sub-benchmarks
+// were at older revisions, so that bench -baseline can pair them.
+func TestHitCases(t *testing.T) {
+	shortBenchTime(t)
+	var names []string
+	for _, c := range HitCases() {
+		names = append(names, c.Name)
+		if _, _, err := runBench(c.F); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+	}
+	want := "core nethttp nethttp-open gin gin-open echo echo-open echov5 echov5-open fiber fiber-open fiberv3 fiberv3-open"
+	if strings.Join(names, " ") != want {
+		t.Errorf("cases %v, want %s", names, want)
 	}
 }
 

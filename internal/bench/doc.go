@@ -9,5 +9,11 @@
 // alike. Every load run is bounded in time and goes only to 127.0.0.1.
 //
 // The program cmd/bench runs everything and prints one table; `make bench`
-// runs it. The package's tests run each measurement with tiny durations.
+// runs it, and it is the load program of the throughput rows (wrk, else a Go
+// load loop). The in-process figures of section 1 are also Benchmark
+// functions (BenchmarkHit, BenchmarkCore, BenchmarkTelemetry) for go test
+// -bench and benchstat; cmd/bench -baseline <rev> builds the revision's own
+// BenchmarkHit in a temporary git worktree, runs both builds interleaved
+// and prints benchstat's table of old against new. The package's tests run
+// each measurement with tiny durations.
 package bench

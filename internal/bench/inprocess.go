@@ -13,12 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/oryguard/oryguard/internal/bench/inproc"
-	"github.com/oryguard/oryguard/internal/bench/inprocmajors"
 )
 
-// Targets of the in-process hit path (issue 15): core's Authenticate on a
+// Targets of the in-process hit path: core's Authenticate on a
 // real-size Kratos cookie, and what each adapter's middleware adds to one
 // request (the guarded route minus the same route without the guard).
 const (
@@ -26,30 +23,27 @@ const (
 )
 
 // inprocAdapter is one adapter of the in-process rows: its case name in
-// packages inproc and inprocmajors, its label, its targets, and whether a
-// baseline build (package inproc at an older commit) has it.
+// HitCases, its label and its targets.
 type inprocAdapter struct {
 	name, label string
 	maxNs       float64
 	maxAllocs   float64
-	baseline    bool
 }
 
 var inprocAdapters = []inprocAdapter{
-	{"nethttp", "net/http", 700, 2, true},
-	{"gin", "gin", 700, 1, true},
-	{"echo", "echo", 700, 1, true},
-	{"echov5", "echov5", 700, 1, false},
-	{"fiber", "fiber", 600, 1, true},
-	{"fiberv3", "fiberv3", 600, 1, false},
+	{"nethttp", "net/http", 700, 2},
+	{"gin", "gin", 700, 1},
+	{"echo", "echo", 700, 1},
+	{"echov5", "echov5", 700, 1},
+	{"fiber", "fiber", 600, 1},
+	{"fiberv3", "fiberv3", 600, 1},
 }
 
-// inprocCase returns package inproc's (or inprocmajors') benchmark named
-// name.
+// inprocCase returns HitCases' benchmark named name.
 func inprocCase(name string) benchFunc {
-	for _, c := range append(inproc.Cases(), inprocmajors.Cases()...) {
+	for _, c := range HitCases() {
 		if c.Name == name {
-			return func(b *testing.B) error { c.F(b); return nil }
+			return c.F
 		}
 	}
 	return func(*testing.B) error { return fmt.Errorf("no in-process benchmark %q", name) }
@@ -101,20 +95,27 @@ func diffs(a, b []float64) []float64 {
 	return out
 }
 
-// Baseline is package inproc built twice: from this checkout and from an
-// older commit (a temporary git worktree with this checkout's copy of
-// package inproc, whose API has not changed since the adapters' first
-// release), so that one run measures before and after side by side.
+// Baseline is the in-process benchmarks (BenchmarkHit) built twice: from
+// this checkout and from an older revision, each from its own source (a
+// temporary git worktree of the revision), so that one run measures before
+// and after side by side. At revisions where BenchmarkHit lived in more than
+// one package (./inproc and ./inprocmajors), each is built; a case the old
+// revision lacks gets no before/after row.
 type Baseline struct {
 	Ref      string
-	new, old string // test binaries
-	cleanup  func()
+	new, old []string // test binaries
+	dir      string
+	// raw holds the benchmark lines of every run, old then new, for
+	// benchstat.
+	raw     [2]strings.Builder
+	cleanup func()
 }
 
 // Close removes the worktree and the binaries.
 func (b *Baseline) Close() { b.cleanup() }
 
-// BuildBaseline builds the two test binaries; ref is any git revision.
+// BuildBaseline builds the test binaries of both revisions; ref is any git
+// revision.
 func BuildBaseline(ctx context.Context, ref string, log io.Writer) (*Baseline, error) {
 	here, err := os.Getwd() // internal/bench (make bench and go run run here)
 	if err != nil {
@@ -130,72 +131,136 @@ func BuildBaseline(ctx context.Context, ref string, log io.Writer) (*Baseline, e
 		return nil, err
 	}
 	tree := filepath.Join(tmp, "tree")
-	b := &Baseline{Ref: ref, new: filepath.Join(tmp, "new.test"), old: filepath.Join(tmp, "old.test")}
+	b := &Baseline{Ref: ref, dir: tmp}
 	b.cleanup = func() {
 		_ = exec.CommandContext(context.WithoutCancel(ctx), "git", "-C", root, "worktree", "remove", "--force", tree).Run()
 		_ = os.RemoveAll(tmp)
 	}
-	run := func(dir string, args ...string) error {
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Dir = dir
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("baseline: %s: %w: %s", strings.Join(args, " "), err, oneLine(stderr.String()))
+	fail := func(err error) (*Baseline, error) {
+		b.cleanup()
+		return nil, err
+	}
+	fmt.Fprintf(log, "bench: baseline: worktree of %s, building BenchmarkHit at both revisions\n", ref)
+	if _, err := runIn(ctx, root, "git", "worktree", "add", "--detach", tree, ref); err != nil {
+		return fail(err)
+	}
+	for i, dir := range []string{filepath.Join(tree, "internal/bench"), filepath.Join(root, "internal/bench")} {
+		bins, err := buildHitBinaries(ctx, dir, filepath.Join(tmp, []string{"old", "new"}[i]))
+		if err != nil {
+			return fail(err)
 		}
-		return nil
-	}
-	fmt.Fprintf(log, "bench: baseline: worktree of %s, building package inproc at both commits\n", ref)
-	steps := []func() error{
-		func() error { return run(root, "git", "worktree", "add", "--detach", tree, ref) },
-		func() error {
-			return copyDir(filepath.Join(root, "internal/bench/inproc"), filepath.Join(tree, "internal/bench/inproc"))
-		},
-		func() error {
-			return run(filepath.Join(tree, "internal/bench"), "go", "test", "-c", "-o", b.old, "./inproc")
-		},
-		func() error {
-			return run(filepath.Join(root, "internal/bench"), "go", "test", "-c", "-o", b.new, "./inproc")
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			b.cleanup()
-			return nil, err
+		if i == 0 {
+			b.old = bins
+		} else {
+			b.new = bins
 		}
 	}
 	return b, nil
 }
 
-func copyDir(src, dst string) error {
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	files, err := filepath.Glob(filepath.Join(src, "*.go"))
+// buildHitBinaries builds the test binary of every package under dir that
+// has a BenchmarkHit, named <prefix>-<n>.test.
+func buildHitBinaries(ctx context.Context, dir, prefix string) ([]string, error) {
+	list, err := runIn(ctx, dir, "go", "test", "-list", "^BenchmarkHit$", "./...")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), data, 0o644); err != nil {
-			return err
+	var bins []string
+	found := false
+	for line := range strings.Lines(list) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 1 && f[0] == "BenchmarkHit":
+			found = true
+		case len(f) >= 2 && f[0] == "ok" && found:
+			found = false
+			bin := fmt.Sprintf("%s-%d.test", prefix, len(bins))
+			if _, err := runIn(ctx, dir, "go", "test", "-c", "-o", bin, f[1]); err != nil {
+				return nil, err
+			}
+			bins = append(bins, bin)
 		}
 	}
-	return nil
+	if len(bins) == 0 {
+		return nil, fmt.Errorf("baseline: no package under %s has a BenchmarkHit", dir)
+	}
+	return bins, nil
 }
 
-// runBinary runs one benchmark of a test binary once and returns its ns/op
-// and allocs/op.
-func (b *Baseline) runBinary(ctx context.Context, bin, name string, cfg Config) (nsOp, allocsOp float64, err error) {
-	out, err := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^BenchmarkHit$/^"+name+"$",
-		"-test.benchtime", cfg.BenchTime.String(), "-test.benchmem", "-test.count", "1").Output()
+// runIn runs a command in dir and returns its standard output.
+func runIn(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: %w", filepath.Base(bin), name, err)
+		return "", fmt.Errorf("baseline: %s: %w: %s", strings.Join(args, " "), err, oneLine(stderr.String()))
 	}
-	return parseBenchLine(string(out))
+	return string(out), nil
+}
+
+// errNoCase is a build without the benchmark case.
+var errNoCase = errors.New("no such benchmark at this revision")
+
+// runBuild runs one case of BenchmarkHit once on the binaries of one build
+// (0 old, 1 new) and returns its ns/op and allocs/op; its output line is
+// kept for benchstat.
+func (b *Baseline) runBuild(ctx context.Context, build int, name string, cfg Config) (nsOp, allocsOp float64, err error) {
+	for _, bin := range [2][]string{b.old, b.new}[build] {
+		out, err := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^BenchmarkHit$/^"+name+"$",
+			"-test.benchtime", cfg.BenchTime.String(), "-test.benchmem", "-test.count", "1").Output()
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s %s: %w", filepath.Base(bin), name, err)
+		}
+		line, ok := benchLine(string(out))
+		if !ok {
+			continue
+		}
+		nsOp, allocsOp, err = parseBenchLine(line)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s %s: %w", filepath.Base(bin), name, err)
+		}
+		b.raw[build].WriteString(line + "\n")
+		return nsOp, allocsOp, nil
+	}
+	return 0, 0, errNoCase
+}
+
+// benchLine is the first benchmark result line of go test -bench output.
+func benchLine(out string) (string, bool) {
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) >= 4 && strings.HasPrefix(f[0], "Benchmark") {
+			return strings.TrimRight(line, "\n"), true
+		}
+	}
+	return "", false
+}
+
+// Benchstat compares every run of both builds with benchstat (bin) and
+// returns its table; the inputs stay in old.txt and new.txt of the
+// baseline's directory until Close.
+func (b *Baseline) Benchstat(ctx context.Context, bin string) (string, error) {
+	if strings.ContainsRune(bin, filepath.Separator) {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", fmt.Errorf("benchstat: %w", err)
+		}
+		bin = abs
+	}
+	var files []string
+	for i, name := range []string{"old", "new"} {
+		p := filepath.Join(b.dir, name+".txt")
+		if err := os.WriteFile(p, []byte(b.raw[i].String()), 0o644); err != nil {
+			return "", fmt.Errorf("benchstat input: %w", err)
+		}
+		files = append(files, name+"="+p)
+	}
+	out, err := runIn(ctx, b.dir, append([]string{bin}, files...)...)
+	if err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // parseBenchLine reads ns/op and allocs/op from go test -bench output.
@@ -243,7 +308,7 @@ func (b *Baseline) Compare(ctx context.Context, cfg Config) []Row {
 		for round := range max(1, cfg.MicroRounds) {
 			for _, bi := range order(2, round) {
 				for ni, name := range names {
-					n, a, err := b.runBinary(ctx, []string{b.old, b.new}[bi], name, cfg)
+					n, a, err := b.runBuild(ctx, bi, name, cfg)
 					if err != nil {
 						return nsOps, allocs, err
 					}
@@ -254,10 +319,7 @@ func (b *Baseline) Compare(ctx context.Context, cfg Config) []Row {
 		}
 		return nsOps, allocs, nil
 	}
-	for _, ad := range append([]inprocAdapter{{name: "core", baseline: true}}, inprocAdapters...) {
-		if !ad.baseline {
-			continue
-		}
+	for _, ad := range append([]inprocAdapter{{name: "core"}}, inprocAdapters...) {
 		if ctx.Err() != nil {
 			break
 		}
@@ -269,6 +331,10 @@ func (b *Baseline) Compare(ctx context.Context, cfg Config) []Row {
 		}
 		figure := "before/after (" + b.Ref + " -> this checkout), new/old: " + what
 		nsOps, allocs, err := measure(names...)
+		if errors.Is(err, errNoCase) {
+			cfg.logf("before/after: %s has no %s benchmark; no row", b.Ref, ad.name)
+			continue
+		}
 		if err != nil {
 			rows = append(rows, failed(sec, figure, err))
 			continue

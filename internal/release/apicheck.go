@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -29,6 +30,10 @@ type APIOptions struct {
 	Version string
 	// APIDiff is the apidiff binary (golang.org/x/exp/cmd/apidiff).
 	APIDiff string
+	// Allow lists intended breaking changes (see AllowFile). They are
+	// accepted when a module is compared against Allow.Base, and then each
+	// must match a reported change. Nil: none.
+	Allow *AllowList
 	// Out receives the report.
 	Out io.Writer
 }
@@ -38,7 +43,9 @@ type APIOptions struct {
 // change, and fails when a change is incompatible and Version does not
 // allow it: semantic versioning allows breaking changes only in a new major
 // version, or before v1 in a new minor version, counted from a release tag.
-// Against a ref that is not a release tag, every breaking change fails.
+// Against a ref that is not a release tag, every breaking change fails,
+// except those listed in o.Allow when the ref is the allow-list's base;
+// an entry that matches no reported change fails too.
 func APICheck(ctx context.Context, o APIOptions) error {
 	version := o.Version
 	if version == "" {
@@ -65,7 +72,14 @@ func APICheck(ctx context.Context, o APIOptions) error {
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
 
-	trees := map[string]string{} // ref -> extracted tree
+	allow, err := newAllowance(ctx, o.Root, o.Allow)
+	if err != nil {
+		return err
+	}
+	allowUsed := false // some module was compared against allow's base
+
+	trees := map[string]string{}   // ref -> extracted tree
+	commits := map[string]string{} // ref -> commit
 	var broken []string
 	for i, m := range Libraries(mods) {
 		ref, baseVersion := o.Base, ""
@@ -106,6 +120,25 @@ func APICheck(ctx context.Context, o APIOptions) error {
 			continue
 		}
 		incompatible, compatible := parseReport(report, m.Dir == "core")
+		if allow != nil {
+			c, ok := commits[ref]
+			if !ok {
+				if c, err = resolveCommit(ctx, o.Root, ref); err != nil {
+					return fmt.Errorf("apicheck %s: %w", m.Dir, err)
+				}
+				commits[ref] = c
+			}
+			if c == allow.baseCommit {
+				allowUsed = true
+				incompatible = slices.DeleteFunc(incompatible, func(change string) bool {
+					if allow.allowed(m.Dir, change) {
+						fmt.Fprintf(o.Out, "allowed:      %s\n", change)
+						return true
+					}
+					return false
+				})
+			}
+		}
 		for _, c := range incompatible {
 			fmt.Fprintf(o.Out, "incompatible: %s\n", c)
 		}
@@ -121,6 +154,25 @@ func APICheck(ctx context.Context, o APIOptions) error {
 		default:
 			broken = append(broken, m.Dir)
 		}
+	}
+	var stale []string
+	switch {
+	case allow == nil:
+	case allowUsed:
+		for _, e := range allow.stale() {
+			stale = append(stale, fmt.Sprintf("%s:%d: %s", AllowFile, e.Line, e))
+		}
+	case len(o.Allow.Entries) > 0:
+		fmt.Fprintf(o.Out, "apicheck: the allow-list's %d entries are for base %s, not applied\n", len(o.Allow.Entries), o.Allow.Base)
+	}
+	for _, s := range stale {
+		fmt.Fprintf(o.Out, "stale allow-list entry (no such incompatible change): %s\n", s)
+	}
+	switch {
+	case len(broken) > 0 && len(stale) > 0:
+		return fmt.Errorf("apicheck: breaking API changes in %s, and %d stale allow-list entries", strings.Join(broken, ", "), len(stale))
+	case len(stale) > 0:
+		return fmt.Errorf("apicheck: %d allow-list entries match no incompatible change against %s: remove them from %s", len(stale), o.Allow.Base, AllowFile)
 	}
 	if len(broken) > 0 {
 		return fmt.Errorf("apicheck: breaking API changes in %s for %s: revert them, or release a new major version (before v1: a new minor version) after a release tag", strings.Join(broken, ", "), version)

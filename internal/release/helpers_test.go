@@ -45,7 +45,8 @@ func scratchRepo(t *testing.T, version string) string {
 	t.Helper()
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"go.work":           "go 1.26.0\n\nuse (\n\t./core\n\t./adapters/x\n)\n",
+		"go.work":           "go 1.26.0\n\nuse (\n\t./core\n\t./adapters/x\n\t./internal/t\n)\n",
+		"modules.txt":       "core lib\nadapters/x lib\ninternal/t test\n",
 		"CHANGELOG.md":      "# Changelog\n\n## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n\n- first\n",
 		"core/go.mod":       "module github.com/oryguard/oryguard/core\n\ngo 1.26.0\n",
 		"core/version.go":   "package core\n\n// Version is the release.\nconst Version = \"" + version + "\"\n",

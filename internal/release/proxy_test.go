@@ -108,37 +108,6 @@ func TestPackFollowsTheZipRules(t *testing.T) {
 	}
 }
 
-func TestModulesAreFoundNotListed(t *testing.T) {
-	root := t.TempDir()
-	writeFiles(t, root, map[string]string{
-		"go.work":                    "go 1.26.0\n",
-		"core/go.mod":                "module github.com/oryguard/oryguard/core\n",
-		"adapters/new/go.mod":        "module github.com/oryguard/oryguard/adapters/new\n",
-		"internal/e2e/go.mod":        "module github.com/oryguard/oryguard/internal/e2e\n",
-		"examples/go.mod":            "module github.com/oryguard/oryguard/examples\n",
-		".cache/x/go.mod":            "module ignored\n",
-		"core/testdata/mod/go.mod":   "module ignored\n",
-		"adapters/new/sub/doc.go":    "package sub\n",
-		"internal/tools/lint/go.mod": "module github.com/oryguard/oryguard/internal/tools/lint\n",
-	})
-	mods, err := release.Modules(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, m := range mods {
-		kind := "test"
-		if m.Library {
-			kind = "lib"
-		}
-		got = append(got, m.Dir+":"+kind)
-	}
-	want := "adapters/new:lib core:lib examples:test internal/e2e:test internal/tools/lint:test"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("Modules = %v, want %s", got, want)
-	}
-}
-
 func TestSnippets(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -4,7 +4,8 @@
 //	go run ./cmd/bench                  # everything, about three minutes on 2 cores
 //	go run ./cmd/bench -load go         # the Go load loop instead of wrk
 //	go run ./cmd/bench -skip-kratos     # without the real Kratos
-//	go run ./cmd/bench -baseline main   # also before/after ratios of the hit path against main
+//	go run ./cmd/bench -baseline main   # also before/after ratios of the hit path against main,
+//	                                    # and benchstat's table of BenchmarkHit old vs new
 //	go run ./cmd/bench -only adapters -frameworks fiberv3,echov5 -load-rounds 31
 //	                                    # section 2 alone, two adapters, more rounds
 //
@@ -53,7 +54,8 @@ func run() (int, error) {
 		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.BinaryEnv+" or <repo>/.cache/bin/kratos)")
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
-		baseline   = flag.String("baseline", "", "also measure the in-process hit path of this git revision (a temporary worktree) side by side, for before/after ratios")
+		baseline   = flag.String("baseline", "", "also run BenchmarkHit of this git revision (built in a temporary worktree) side by side, for before/after ratios and a benchstat table")
+		benchstat  = flag.String("benchstat", envOr("ORYGUARD_BENCHSTAT", "benchstat"), "benchstat binary for -baseline's table (make bench builds the pinned one)")
 		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet rows), collapse, memory; empty runs all")
 		frameworks = flag.String("frameworks", strings.Join(bench.Adapters, ","), "comma-separated adapters of section 2")
 		loadRounds = flag.Int("load-rounds", 0, "interleaved rounds per load comparison (0: the default, 9)")
@@ -103,8 +105,11 @@ func run() (int, error) {
 	began, loadBefore := time.Now(), bench.LoadAvg()
 
 	var rows []bench.Row
+	var stat string
 	if sections["core"] {
-		rows = append(rows, coreRows(ctx, cfg, *baseline)...)
+		var r []bench.Row
+		r, stat = coreRows(ctx, cfg, *baseline, *benchstat)
+		rows = append(rows, r...)
 	}
 	for _, fw := range fws {
 		if sections["adapters"] && ctx.Err() == nil {
@@ -140,6 +145,9 @@ func run() (int, error) {
 	if err := bench.WriteTable(out, rows); err != nil {
 		return 1, err
 	}
+	if stat != "" {
+		fmt.Fprintf(out, "\nbenchstat, BenchmarkHit at %s (old) and this checkout (new), one sample per round:\n\n%s", *baseline, stat)
+	}
 	n := bench.Count(rows)
 	fmt.Fprintf(out, "\ntargets met: %d, missed: %d, measurement errors: %d\n", n[bench.Met], n[bench.Missed], n[bench.Failed])
 	switch {
@@ -171,22 +179,35 @@ func parseList(name, list string, allowed []string) ([]string, error) {
 }
 
 // coreRows are section 1: the micro-benchmarks, oryotel's cost, the
-// in-process rows and, given a baseline revision, its before/after rows.
-func coreRows(ctx context.Context, cfg bench.Config, baseline string) []bench.Row {
+// in-process rows and, given a baseline revision, its before/after rows and
+// benchstat's table of the same runs.
+func coreRows(ctx context.Context, cfg bench.Config, baseline, benchstat string) ([]bench.Row, string) {
 	rows := bench.Micro(ctx, cfg)
 	rows = append(rows, bench.Telemetry(ctx, cfg)...)
 	if ctx.Err() == nil {
 		rows = append(rows, bench.InProcess(ctx, cfg)...)
 	}
-	if baseline != "" && ctx.Err() == nil {
-		b, err := bench.BuildBaseline(ctx, baseline, os.Stderr)
-		if err != nil {
-			return append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + baseline, Value: "error: " + err.Error(), Verdict: bench.Failed})
-		}
-		rows = append(rows, b.Compare(ctx, cfg)...)
-		b.Close()
+	if baseline == "" || ctx.Err() != nil {
+		return rows, ""
 	}
-	return rows
+	b, err := bench.BuildBaseline(ctx, baseline, os.Stderr)
+	if err != nil {
+		return append(rows, bench.Row{Section: "1 core", Figure: "before/after against " + baseline, Value: "error: " + err.Error(), Verdict: bench.Failed}), ""
+	}
+	defer b.Close()
+	rows = append(rows, b.Compare(ctx, cfg)...)
+	stat, err := b.Benchstat(ctx, benchstat)
+	if err != nil {
+		stat = fmt.Sprintf("(no benchstat table: %v)\n", err)
+	}
+	return rows, stat
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 func header(w io.Writer, l bench.Loader, quick bool, began time.Time, loadBefore string, idle float64, idleOK bool) {

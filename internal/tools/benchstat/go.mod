@@ -1,0 +1,13 @@
+// Module benchstat pins golang.org/x/perf/cmd/benchstat as a Go tool for
+// make bench -baseline's before/after tables. It is kept out of go.work so
+// that its requirements do not mix with the modules' own.
+module github.com/oryguard/oryguard/internal/tools/benchstat
+
+go 1.26.0
+
+tool golang.org/x/perf/cmd/benchstat
+
+require (
+	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect
+	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da // indirect
+)
