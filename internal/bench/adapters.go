@@ -13,12 +13,14 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
 	"github.com/labstack/echo/v4"
+	client "github.com/ory/client-go"
 	oryecho "github.com/oryguard/oryguard/adapters/echo"
 	oryfiber "github.com/oryguard/oryguard/adapters/fiber"
 	orygin "github.com/oryguard/oryguard/adapters/gin"
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
+	"github.com/oryguard/oryguard/internal/e2e/mount"
 )
 
 // adapterMinRatio is the least share of the unguarded route's throughput
@@ -66,97 +68,31 @@ func listen() (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 }
 
-// serveHTTP serves h on a new loopback listener.
-func serveHTTP(h http.Handler, served map[string]*atomic.Int64) (*app, error) {
-	ln, err := listen()
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return &app{URL: "http://" + ln.Addr().String(), served: served, stop: func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(ctx)
-	}}, nil
-}
-
-// netHTTPHandler is the benchmark handler for net/http: it reads the
-// session the way an app would and answers a few bytes.
-func netHTTPHandler(served *atomic.Int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
-		_, _ = oryhttp.Session(r.Context())
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write(body)
-	})
-}
-
 // startApp serves pathOpen (the handler alone) and pathProtected (the same
-// handler behind the adapter's middleware) with the given framework. The
-// handler reads the session through the adapter's accessor on both routes,
-// so the two differ by the middleware alone.
+// handler behind the adapter's middleware) with the given framework, through
+// the end-to-end suite's one table of adapter mounts. The handler reads the
+// session through the adapter's accessor on both routes, so the two differ
+// by the middleware alone.
 func startApp(framework string, g *core.Guard) (*app, error) {
-	served := newCounters(pathOpen, pathProtected)
-	switch framework {
-	case "net/http":
-		mux := http.NewServeMux()
-		mux.Handle("GET "+pathOpen, netHTTPHandler(served[pathOpen]))
-		mux.Handle("GET "+pathProtected, oryhttp.Middleware(g)(netHTTPHandler(served[pathProtected])))
-		return serveHTTP(mux, served)
-	case "gin":
-		gin.SetMode(gin.ReleaseMode)
-		r := gin.New()
-		h := func(n *atomic.Int64) gin.HandlerFunc {
-			return func(c *gin.Context) {
-				n.Add(1)
-				_, _ = orygin.Session(c)
-				c.Data(http.StatusOK, "text/plain", body)
-			}
-		}
-		r.GET(pathOpen, h(served[pathOpen]))
-		r.GET(pathProtected, orygin.Middleware(g), h(served[pathProtected]))
-		return serveHTTP(r, served)
-	case "echo":
-		e := echo.New()
-		e.HideBanner, e.HidePort = true, true
-		e.Logger.SetOutput(io.Discard)
-		h := func(n *atomic.Int64) echo.HandlerFunc {
-			return func(c echo.Context) error {
-				n.Add(1)
-				_, _ = oryecho.Session(c)
-				return c.Blob(http.StatusOK, "text/plain", body)
-			}
-		}
-		e.GET(pathOpen, h(served[pathOpen]))
-		e.GET(pathProtected, h(served[pathProtected]), oryecho.Middleware(g))
-		return serveHTTP(e, served)
-	case "fiber":
-		f := fiber.New(fiber.Config{DisableStartupMessage: true})
-		h := func(n *atomic.Int64) fiber.Handler {
-			return func(c *fiber.Ctx) error {
-				n.Add(1)
-				_, _ = oryfiber.Session(c)
-				c.Set(fiber.HeaderContentType, "text/plain")
-				return c.Send(body)
-			}
-		}
-		f.Get(pathOpen, h(served[pathOpen]))
-		f.Get(pathProtected, oryfiber.Middleware(g), h(served[pathProtected]))
-		ln, err := listen()
-		if err != nil {
-			return nil, err
-		}
-		go func() { _ = f.Listener(ln) }()
-		return &app{URL: "http://" + ln.Addr().String(), served: served, stop: func() error {
-			return f.ShutdownWithTimeout(5 * time.Second)
-		}}, nil
-	case "echov5":
-		return startEchoV5(g, served)
-	case "fiberv3":
-		return startFiberV3(g, served)
+	a, err := mount.Lookup(framework)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	return nil, fmt.Errorf("unknown framework %q", framework)
+	served := newCounters(pathOpen, pathProtected)
+	reply := func(n *atomic.Int64) func(*client.Session) []byte {
+		return func(*client.Session) []byte {
+			n.Add(1)
+			return body
+		}
+	}
+	srv, err := a.Serve(
+		mount.Route{Path: pathOpen, Reply: reply(served[pathOpen])},
+		mount.Route{Path: pathProtected, Guard: g, Reply: reply(served[pathProtected])},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bench: serve %s: %w", framework, err)
+	}
+	return &app{URL: srv.URL, served: served, stop: srv.Close}, nil
 }
 
 // get sends one request and returns its status.

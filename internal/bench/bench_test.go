@@ -11,7 +11,7 @@ import (
 
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	kratos "github.com/oryguard/oryguard/internal/e2e/harness"
 )
 
 // tiny is a configuration that runs every measurement in a fraction of a
@@ -217,7 +217,7 @@ func TestMemory(t *testing.T) {
 }
 
 func TestKratos(t *testing.T) {
-	srv := kratos.StartT(t, kratos.Options{LogLevel: "error"})
+	srv := kratos.StartKratosT(t, kratos.KratosOptions{LogLevel: "error"})
 	rows := Kratos(t.Context(), tiny(t), srv)
 	wantNoErrors(t, rows)
 	wantMet(t, rows[len(rows)-1]) // one whoami call for the burst
@@ -345,7 +345,7 @@ func TestFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Kratos and redis-server")
 	}
-	srv := kratos.StartT(t, kratos.Options{LogLevel: "error"})
+	srv := kratos.StartKratosT(t, kratos.KratosOptions{LogLevel: "error"})
 	rows := Fleet(t.Context(), tiny(t), srv)
 	wantNoErrors(t, rows)
 	if len(rows) != 4 {

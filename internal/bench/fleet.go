@@ -15,8 +15,8 @@ import (
 	"github.com/oryguard/oryguard/adapters/redis/redistest"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
-	"github.com/oryguard/oryguard/internal/fleet"
+	"github.com/oryguard/oryguard/internal/e2e/fleet"
+	kratos "github.com/oryguard/oryguard/internal/e2e/harness"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -30,7 +30,7 @@ const benchFleetSecret = "bench-fleet-secret-0123456789abcdefghijkl"
 
 // Fleet runs section 6: the shared session tier on a real redis-server,
 // three app processes and the real Kratos. It needs redis-server on PATH.
-func Fleet(ctx context.Context, cfg Config, srv *kratos.Server) []Row {
+func Fleet(ctx context.Context, cfg Config, srv *kratos.Kratos) []Row {
 	const sec = "6 fleet"
 	rs, err := redistest.Start(ctx)
 	if err != nil {
@@ -81,7 +81,7 @@ func sharedHitPath(cfg Config, addr string) Row {
 // sharedVsKratos compares a lookup answered by the shared tier (an
 // in-process miss, one Redis round trip, decrypt, decode) with a lookup
 // answered by a whoami to the real Kratos (cache off), interleaved.
-func sharedVsKratos(ctx context.Context, cfg Config, addr string, srv *kratos.Server) Row {
+func sharedVsKratos(ctx context.Context, cfg Config, addr string, srv *kratos.Kratos) Row {
 	const sec = "6 fleet"
 	figure := "lookup from the shared tier (Redis) vs whoami to the real Kratos, one at a time"
 	tier, closeTier, err := newTier(addr)
@@ -147,7 +147,7 @@ func sharedVsKratos(ctx context.Context, cfg Config, addr string, srv *kratos.Se
 // fleetRows starts three app processes twice (shared tier, then in-process
 // caches only) in front of the real Kratos through a counting proxy, and
 // measures whoami calls for S sessions and the logout propagation.
-func fleetRows(ctx context.Context, cfg Config, rs *redistest.Server, srv *kratos.Server) []Row {
+func fleetRows(ctx context.Context, cfg Config, rs *redistest.Server, srv *kratos.Kratos) []Row {
 	const sec = "6 fleet"
 	sessions, runs := 40, 60
 	if cfg.Collapse < 100 { // the quick and test configurations
@@ -248,7 +248,7 @@ func useEverywhere(ctx context.Context, apps []*fleet.Instance, tokens []string,
 
 // logoutLatencies logs a fresh session out through the first instance and
 // times, from A's answer, until the other two deny it.
-func logoutLatencies(ctx context.Context, apps []*fleet.Instance, srv *kratos.Server, runs int) ([]float64, error) {
+func logoutLatencies(ctx context.Context, apps []*fleet.Instance, srv *kratos.Kratos, runs int) ([]float64, error) {
 	email, password := "bench-logout-"+rand.Text()[:10]+"@example.com", "Bench-"+rand.Text()
 	if _, err := srv.RegisterAPI(ctx, email, password); err != nil {
 		return nil, err

@@ -10,9 +10,7 @@ replace (
 	github.com/oryguard/oryguard/adapters/otel => ../../adapters/otel
 	github.com/oryguard/oryguard/adapters/redis => ../../adapters/redis
 	github.com/oryguard/oryguard/core => ../../core
-	github.com/oryguard/oryguard/internal/conformance => ../conformance
 	github.com/oryguard/oryguard/internal/e2e => ../e2e
-	github.com/oryguard/oryguard/internal/fleet => ../fleet
 )
 
 require (
@@ -30,7 +28,6 @@ require (
 	github.com/oryguard/oryguard/adapters/redis v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/oryguard/oryguard/internal/e2e v0.1.0
-	github.com/oryguard/oryguard/internal/fleet v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/valyala/fasthttp v1.69.0
 	go.opentelemetry.io/otel/sdk v1.47.0

@@ -11,7 +11,7 @@ import (
 	client "github.com/ory/client-go"
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	kratos "github.com/oryguard/oryguard/internal/e2e/harness"
 )
 
 // naiveMinRatio is how many times the naive middleware's throughput the
@@ -52,7 +52,7 @@ const (
 // cache off and with the naive middleware (interleaved), compares the
 // uncached path with a bare ToSession call, and sends a burst of cold
 // requests through a counting proxy.
-func Kratos(ctx context.Context, cfg Config, srv *kratos.Server) []Row {
+func Kratos(ctx context.Context, cfg Config, srv *kratos.Kratos) []Row {
 	const sec = "3 kratos"
 	bs, err := srv.RegisterBrowser(ctx, "bench-"+rand.Text()[:10]+"@example.com", "Bench-"+rand.Text())
 	if err != nil {

@@ -3,6 +3,7 @@ package release_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,7 +22,7 @@ import (
 
 // notFramework lists modules under adapters/ that are not a web framework
 // adapter (a hook or a storage tier): they need no README snippet. Every
-// other adapter needs one.
+// other adapter's README needs one.
 var notFramework = map[string]string{
 	"otel":  "OpenTelemetry hooks, used with a framework adapter",
 	"redis": "the shared Redis tier needs a Redis server",
@@ -29,9 +30,10 @@ var notFramework = map[string]string{
 
 // TestGoGet is the check that a new user's go get works: every library
 // module at the current version is packed into a file-based module proxy,
-// and for each README snippet a fresh module outside the repository (no
-// go.work, no replace) go-gets the adapter from it, builds the snippet
-// and serves requests through it against the fake Ory.
+// and for each snippet of the root README and of each adapter's README a
+// fresh module outside the repository (no go.work, no replace) go-gets the
+// adapter from it, builds the snippet and serves requests through it
+// against the fake Ory.
 func TestGoGet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds one program per adapter")
@@ -46,14 +48,7 @@ func TestGoGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	libs := release.Libraries(mods)
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snippets, err := release.Snippets(readme)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snippets := readSnippets(t, root, libs)
 	checkSnippetCoverage(t, libs, snippets)
 
 	work := t.TempDir()
@@ -63,12 +58,49 @@ func TestGoGet(t *testing.T) {
 	}
 	env := newUserEnv(t, work, proxy, root, libs)
 
-	for _, s := range snippets {
-		t.Run(s.Name, func(t *testing.T) {
+	for i, s := range snippets {
+		t.Run(s.File+"/"+s.Name, func(t *testing.T) {
 			t.Parallel() // the builds wait on disk and network as much as on CPU
-			checkSnippet(t, env, work, version, s)
+			checkSnippet(t, env, filepath.Join(work, fmt.Sprintf("app-%d-%s", i, s.Name)), version, s)
 		})
 	}
+}
+
+// fileSnippet is a snippet with the README it came from (relative to the
+// repository root, slash-separated).
+type fileSnippet struct {
+	File string
+	release.Snippet
+}
+
+// readSnippets reads the snippets of the root README and of every adapter
+// module's README (an adapter without a README has none).
+func readSnippets(t *testing.T, root string, libs []release.Module) []fileSnippet {
+	t.Helper()
+	files := []string{"README.md"}
+	for _, m := range libs {
+		if name, ok := strings.CutPrefix(m.Dir, "adapters/"); ok && !strings.Contains(name, "/") {
+			files = append(files, m.Dir+"/README.md")
+		}
+	}
+	var out []fileSnippet
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if errors.Is(err, os.ErrNotExist) && f != "README.md" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		snippets, err := release.Snippets(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, s := range snippets {
+			out = append(out, fileSnippet{File: f, Snippet: s})
+		}
+	}
+	return out
 }
 
 func repoRoot(t *testing.T) string {
@@ -81,8 +113,8 @@ func repoRoot(t *testing.T) string {
 }
 
 // checkSnippetCoverage: every snippet names an adapter module, and every
-// framework adapter has a snippet.
-func checkSnippetCoverage(t *testing.T, libs []release.Module, snippets []release.Snippet) {
+// framework adapter's own README has a snippet named for it.
+func checkSnippetCoverage(t *testing.T, libs []release.Module, snippets []fileSnippet) {
 	t.Helper()
 	adapters := map[string]bool{}
 	for _, m := range libs {
@@ -93,17 +125,19 @@ func checkSnippetCoverage(t *testing.T, libs []release.Module, snippets []releas
 	have := map[string]bool{}
 	for _, s := range snippets {
 		if !adapters[s.Name] {
-			t.Errorf("README line %d: snippet %q names no module adapters/%s", s.Line, s.Name, s.Name)
+			t.Errorf("%s line %d: snippet %q names no module adapters/%s", s.File, s.Line, s.Name, s.Name)
 		}
-		have[s.Name] = true
+		if s.File == "adapters/"+s.Name+"/README.md" {
+			have[s.Name] = true
+		}
 	}
 	for name := range adapters {
 		if _, ok := notFramework[name]; !have[name] && !ok {
-			t.Errorf("adapters/%s has no README snippet: add a complete program after a `<!-- snippet: %s -->` line (or list it in notFramework if it is no framework adapter)", name, name)
+			t.Errorf("adapters/%s/README.md has no snippet: add a complete program after a `<!-- snippet: %s -->` line (or list it in notFramework if it is no framework adapter)", name, name)
 		}
 	}
 	if len(snippets) == 0 {
-		t.Fatal("README.md has no marked snippet")
+		t.Fatal("no README has a marked snippet")
 	}
 }
 
@@ -180,14 +214,14 @@ func run(t *testing.T, env []string, dir string, args ...string) string {
 	return string(out)
 }
 
-func checkSnippet(t *testing.T, env []string, work, version string, s release.Snippet) {
+func checkSnippet(t *testing.T, env []string, app, version string, s fileSnippet) {
 	adapter := release.ModulePrefix + "/adapters/" + s.Name
 	core := release.ModulePrefix + "/core"
 	if n := strings.Count(s.Code, `":8080"`); n != 1 {
-		t.Fatalf("README line %d: snippet %q must listen on \":8080\" exactly once (found %d)", s.Line, s.Name, n)
+		t.Fatalf("%s line %d: snippet %q must listen on \":8080\" exactly once (found %d)", s.File, s.Line, s.Name, n)
 	}
+	work := filepath.Dir(app)
 
-	app := filepath.Join(work, "app-"+s.Name)
 	if err := os.MkdirAll(app, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/oryguard/oryguard/internal/bench"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	kratos "github.com/oryguard/oryguard/internal/e2e/harness"
 )
 
 func main() {
@@ -51,7 +51,7 @@ func run() (int, error) {
 		conns      = flag.Int("conns", 16, "connections of the load generator")
 		threads    = flag.Int("threads", 1, "wrk threads")
 		skipKratos = flag.Bool("skip-kratos", false, "skip the measurements against a real Kratos")
-		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.BinaryEnv+" or <repo>/.cache/bin/kratos)")
+		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.KratosBinaryEnv+" or <repo>/.cache/bin/kratos)")
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
 		baseline   = flag.String("baseline", "", "also run BenchmarkHit of this git revision (built in a temporary worktree) side by side, for before/after ratios and a benchstat table")
@@ -118,7 +118,7 @@ func run() (int, error) {
 	}
 	if sections["kratos"] && !*skipKratos && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "bench: starting Kratos")
-		srv, err := kratos.Start(ctx, kratos.Options{Binary: *kratosBin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
+		srv, err := kratos.StartKratos(ctx, kratos.KratosOptions{Binary: *kratosBin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			rows = append(rows, bench.Row{Section: "3 kratos", Figure: "start Kratos", Value: "error: " + err.Error(), Verdict: bench.Failed})
 		} else {
