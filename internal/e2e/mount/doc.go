@@ -4,6 +4,8 @@
 // core/conformance's cases (Adapter.Target) and on a real HTTP server on
 // 127.0.0.1 (Adapter.Serve).
 //
-// Adding an adapter is one file here (its Target and its serve function) and
-// one line in Adapters.
+// The Targets are not copies: each is the one its adapter's module runs its
+// own conformance test with (oryhttptest, orygintest, oryechotest,
+// oryfibertest, next to each adapter). Adding an adapter is one file here
+// (its serve function) and one line in Adapters.
 package mount

@@ -8,6 +8,12 @@ import (
 	"time"
 
 	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/adapters/echo/oryechotest"
+	oryechov5test "github.com/oryguard/oryguard/adapters/echov5/oryechotest"
+	"github.com/oryguard/oryguard/adapters/fiber/oryfibertest"
+	oryfiberv3test "github.com/oryguard/oryguard/adapters/fiberv3/oryfibertest"
+	"github.com/oryguard/oryguard/adapters/gin/orygintest"
+	"github.com/oryguard/oryguard/adapters/nethttp/oryhttptest"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/conformance"
 )
@@ -16,7 +22,9 @@ import (
 type Adapter struct {
 	// Target mounts the adapter in process, as core/conformance's cases
 	// expect: the short form and the config form in front of the probe
-	// handler, RefreshHandler and LogoutHandler.
+	// handler, RefreshHandler and LogoutHandler. It is the Target the
+	// adapter's module runs its own conformance test with (orygintest.Target,
+	// ...), so there is one copy of it.
 	Target conformance.Target
 	// Serve starts a real HTTP server of the adapter's framework on a free
 	// port of 127.0.0.1 that serves routes.
@@ -31,12 +39,12 @@ func (a Adapter) Name() string { return a.Target.Name() }
 // echov5, fiber, fiberv3.
 func Adapters() []Adapter {
 	return []Adapter{
-		{NetHTTP{}, serveNetHTTP},
-		{Gin{}, serveGin},
-		{Echo{}, serveEcho},
-		{EchoV5{}, serveEchoV5},
-		{Fiber{}, serveFiber},
-		{FiberV3{}, serveFiberV3},
+		{oryhttptest.Target{}, serveNetHTTP},
+		{orygintest.Target{}, serveGin},
+		{oryechotest.Target{}, serveEcho},
+		{oryechov5test.Target{}, serveEchoV5},
+		{oryfibertest.Target{}, serveFiber},
+		{oryfiberv3test.Target{}, serveFiberV3},
 	}
 }
 
