@@ -10,13 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/gofiber/fiber/v2"
-	"github.com/labstack/echo/v4"
 	client "github.com/ory/client-go"
-	oryecho "github.com/oryguard/oryguard/adapters/echo"
-	oryfiber "github.com/oryguard/oryguard/adapters/fiber"
-	orygin "github.com/oryguard/oryguard/adapters/gin"
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -66,6 +60,32 @@ func newCounters(paths ...string) map[string]*atomic.Int64 {
 func listen() (net.Listener, error) {
 	var lc net.ListenConfig
 	return lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+}
+
+// serveHTTP serves h on a new loopback listener.
+func serveHTTP(h http.Handler, served map[string]*atomic.Int64) (*app, error) {
+	ln, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &app{URL: "http://" + ln.Addr().String(), served: served, stop: func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}}, nil
+}
+
+// netHTTPHandler is the benchmark handler for net/http: it reads the
+// session the way an app would and answers a few bytes.
+func netHTTPHandler(served *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		_, _ = oryhttp.Session(r.Context())
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	})
 }
 
 // startApp serves pathOpen (the handler alone) and pathProtected (the same
