@@ -42,7 +42,9 @@ type Guard struct {
 	ttl   time.Duration
 	stale time.Duration
 
-	keyers sync.Pool // *keyer
+	keyers    sync.Pool  // *keyer
+	sidSecret []byte     // keys session IDs (sidHash); the key secret keyers use
+	forgot    *forgotten // session index and tombstones; nil when the cache is off
 
 	obs    hook        // Config.Observer; zero when none
 	shared *sharedTier // nil without Cache.Shared
@@ -100,6 +102,7 @@ func New(cfg Config) (*Guard, error) {
 		secret = s // the fleet's keys, so invalidations name entries here
 	}
 	g.keyers.New = newKeyer(secret)
+	g.sidSecret = secret
 
 	oc := client.NewConfiguration()
 	oc.Servers = client.ServerConfigurations{{URL: g.ory}}
