@@ -223,7 +223,9 @@ func TestForgetSessionFindsEverySpelling(t *testing.T) {
 	ory.Session("good", orytest.ActiveSession("s1", "a@example.com"))
 	g, _ := cachedGuard(t, ory.URL, nil)
 	const n = 40
-	cookie := func(i int) string { return "ory_kratos_session=good; ory_session_j" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "=1" }
+	cookie := func(i int) string {
+		return "ory_kratos_session=good; ory_session_j" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "=1"
+	}
 	for i := range n {
 		if !allowed(g, cookie(i)) {
 			t.Fatalf("spelling %d denied", i)

@@ -115,6 +115,26 @@ func New(cfg Config) (*Guard, error) {
 	return g, nil
 }
 
+// Close stops the guard listening to its shared tier (CacheConfig.Shared),
+// so that a guard rebuilt on a config reload, or built per tenant, leaves
+// nothing behind. It is safe to call more than once and from several
+// goroutines, and returns nil. A closed guard no longer hears other
+// instances' logouts: stop serving requests with it. Without a shared tier
+// Close does nothing.
+func (g *Guard) Close() error {
+	if g.shared == nil || g.shared.sub == nil {
+		return nil
+	}
+	sub := g.shared.sub
+	sub.once.Do(func() {
+		sub.g.Store(nil)
+		if sub.unsubscribe != nil {
+			sub.unsubscribe()
+		}
+	})
+	return nil
+}
+
 // OryURL is Ory's base URL as the guard uses it.
 func (g *Guard) OryURL() string { return g.ory }
 

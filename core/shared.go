@@ -170,26 +170,6 @@ func (g *Guard) subscribeShared() {
 	g.shared.c.Subscribe(sub.deliver)
 }
 
-// Close stops the guard listening to its shared tier (CacheConfig.Shared),
-// so that a guard rebuilt on a config reload, or built per tenant, leaves
-// nothing behind. It is safe to call more than once and from several
-// goroutines, and returns nil. A closed guard no longer hears other
-// instances' logouts: stop serving requests with it. Without a shared tier
-// Close does nothing.
-func (g *Guard) Close() error {
-	if g.shared == nil || g.shared.sub == nil {
-		return nil
-	}
-	sub := g.shared.sub
-	sub.once.Do(func() {
-		sub.g.Store(nil)
-		if sub.unsubscribe != nil {
-			sub.unsubscribe()
-		}
-	})
-	return nil
-}
-
 // sharedKeys returns key (under the current secret) followed by the
 // credential's keys under the older secrets. It runs once per miss.
 func (g *Guard) sharedKeys(key sessionKey, c *credential) [][]byte {
