@@ -156,16 +156,25 @@ func (g *Guard) forgetKey(key sessionKey) {
 // reports whether it did. It holds flightsMu, as forget and forgetSID do, so
 // that an entry is never written after the forget that should have removed
 // it.
+//
+// A lookup that forget discarded was asked for a credential that logged out
+// meanwhile: the session it found is the one that ended, and it is
+// forgotten here by ID (every spelling of it, as ForgetSession does in this
+// process).
 func (g *Guard) store(f *flight, key sessionKey, e *entry) bool {
 	e.sid = g.sidHash(e.session.Id)
 	g.flightsMu.Lock()
-	defer g.flightsMu.Unlock()
 	now := g.now().UnixNano()
-	if f.discarded || e.fresh <= now || g.buried(key) || !g.forgot.admit(key, e, now) {
-		return false
+	discarded := f.discarded
+	ok := !discarded && e.fresh > now && !g.buried(key) && g.forgot.admit(key, e, now)
+	if ok {
+		g.cache.Set(key, e)
 	}
-	g.cache.Set(key, e)
-	return true
+	g.flightsMu.Unlock()
+	if discarded {
+		g.forgetSID(e.sid)
+	}
+	return ok
 }
 
 // cacheFor reads Ory-Session-Cache-For (seconds) as the unix time until

@@ -85,7 +85,7 @@ func TestLogoutForgetsTheSessionNotOneSpelling(t *testing.T) {
 					victimReq = &core.Request{URI: "/api/me", SessionToken: sp.victim}
 					logout = &core.Request{Method: http.MethodPost, URI: "/logout", SessionToken: sp.victim}
 				}
-				if where != "fleet, victim not cached" || sp.native { // a native logout needs the ID before Ory ends it
+				if where != "fleet, victim not cached" {
 					if d := victimG.Route().Authenticate(context.Background(), victimReq); !d.Allow {
 						t.Fatalf("the victim is denied before the logout: %d", d.Status)
 					}
@@ -422,4 +422,33 @@ func TestCloseEndsTheSubscription(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLogoutDuringLookupForgetsTheSessionItFinds (issue 21, point 1): a
+// native logout while the token's own lookup is in flight (the guard knows
+// no session ID yet) forgets, once that lookup answers, the session it
+// found in every spelling: here the same session cached as a cookie.
+func TestLogoutDuringLookupForgetsTheSessionItFinds(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	g, _ := cachedGuard(t, ory.URL, nil)
+	if !allowed(g, "ory_kratos_session=tok") {
+		t.Fatal("denied")
+	}
+	release := heldSession(ory, "tok", "s1")
+	defer release()
+	done := make(chan bool)
+	go func() {
+		done <- g.Route().Authenticate(context.Background(), &core.Request{URI: "/api/me", SessionToken: "tok"}).Allow
+	}()
+	waitCalls(t, ory, 2) // the token's lookup is at Ory, its answer held
+	if d := g.LogoutRedirect(context.Background(), &core.Request{Method: http.MethodPost, URI: "/logout", SessionToken: "tok"}); d.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d", d.Status)
+	}
+	release()
+	<-done
+	if allowed(g, "ory_kratos_session=tok") {
+		t.Fatal("the session found by the lookup in flight at logout is still served as a cookie")
+	}
 }
