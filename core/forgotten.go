@@ -1,9 +1,12 @@
 package core
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"log/slog"
 	"sync"
+	"time"
 )
 
 // maxKeysPerSession bounds how many cache keys (spellings of a credential:
@@ -14,8 +17,9 @@ import (
 const maxKeysPerSession = 16
 
 // minForgotten is the least number of forgotten session IDs the guard keeps
-// (see forgotten.cap).
-const minForgotten = 4096
+// (see forgotten.cap): about 5 MB at most. Filling it needs that many
+// sessions ended within one entry lifetime.
+const minForgotten = 1 << 16
 
 // forgotten is what the guard knows about sessions by ID: which cache keys
 // hold each cached session (so that forgetting a session by its ID drops
@@ -103,8 +107,9 @@ func (f *forgotten) onDeletion(key sessionKey, e *entry) {
 }
 
 // kill records a tombstone for sid and returns the cache keys that held it,
-// which the caller buries.
-func (f *forgotten) kill(sid sessionKey, now int64) []sessionKey {
+// which the caller buries. overflow reports that the table just filled up
+// with live tombstones, so nothing is admitted for a while.
+func (f *forgotten) kill(sid sessionKey, now int64) (keys []sessionKey, overflow bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.dead[sid]; !ok && len(f.dead) >= f.cap {
@@ -118,6 +123,7 @@ func (f *forgotten) kill(sid sessionKey, now int64) []sessionKey {
 			// nothing may be admitted for as long as its tombstone would
 			// have lived. Safe, and only reachable by forgetting more
 			// sessions in one lifetime than the cache holds.
+			overflow = f.full <= now
 			f.full = now + f.life
 		}
 	}
@@ -126,11 +132,11 @@ func (f *forgotten) kill(sid sessionKey, now int64) []sessionKey {
 	}
 	m := f.keys[sid]
 	delete(f.keys, sid)
-	keys := make([]sessionKey, 0, len(m))
+	keys = make([]sessionKey, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	return keys
+	return keys, overflow
 }
 
 // sidHash is the keyed hash of a session ID under the guard's key secret.
@@ -153,7 +159,11 @@ func (g *Guard) forgetSID(sid sessionKey) {
 	if g.cache == nil {
 		return
 	}
-	keys := g.forgot.kill(sid, g.now().UnixNano())
+	keys, overflow := g.forgot.kill(sid, g.now().UnixNano())
+	if overflow {
+		g.log.LogAttrs(context.Background(), slog.LevelWarn, "oryguard: too many sessions forgotten at once to remember each; caching nothing until the oldest may be cached again",
+			slog.Int("forgotten", g.forgot.cap), slog.Duration("for", time.Duration(g.forgot.life)))
+	}
 	g.flightsMu.Lock() // as store holds it: no entry is written after this
 	defer g.flightsMu.Unlock()
 	for _, k := range keys {

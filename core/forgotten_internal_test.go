@@ -19,7 +19,7 @@ func TestForgottenTombstones(t *testing.T) {
 	if !f.admit(sessionKey{1}, e, 0) {
 		t.Fatal("a live session was not admitted")
 	}
-	if keys := f.kill(sid(1), 0); len(keys) != 1 || keys[0] != (sessionKey{1}) {
+	if keys, _ := f.kill(sid(1), 0); len(keys) != 1 || keys[0] != (sessionKey{1}) {
 		t.Fatalf("kill returned %v, want the one key", keys)
 	}
 	for _, tc := range []struct {
@@ -33,17 +33,22 @@ func TestForgottenTombstones(t *testing.T) {
 	for i := 2; len(f.dead) < f.cap; i++ {
 		f.kill(sid(i), 10)
 	}
-	f.kill(sid(-1), 20) // no room
+	if _, overflow := f.kill(sid(-1), 20); !overflow { // no room
+		t.Error("a full table was not reported")
+	}
+	if _, overflow := f.kill(sid(-4), 21); overflow {
+		t.Error("a table already full was reported again")
+	}
 	for _, tc := range []struct {
 		at   int64
 		dead bool
-	}{{20, true}, {20 + life - 1, true}, {20 + life, false}} {
+	}{{20, true}, {21 + life - 1, true}, {21 + life, false}} { // the last overflow counts
 		if got := f.isDead(sid(-2), tc.at); got != tc.dead { // a session never forgotten
 			t.Errorf("with the table full: dead at %d = %v, want %v", tc.at, got, tc.dead)
 		}
 	}
 	f.kill(sid(-3), 10+life) // the old ones expired: room again
-	if !f.isDead(sid(-3), 10+life) || f.isDead(sid(-2), 20+life) {
+	if !f.isDead(sid(-3), 10+life) || f.isDead(sid(-2), 21+life) {
 		t.Error("expired tombstones were not pruned")
 	}
 }
