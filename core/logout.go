@@ -99,9 +99,7 @@ func crossSiteLogout(r *Request) Decision {
 // cookie), and, with CacheConfig.Shared, every instance's, as
 // ForgetSession does; a lookup in flight for it is not cached. A
 // credential the guard never saw and Ory does not confirm costs nothing
-// beyond asking Ory: nothing is forgotten, nothing is told to the fleet.
-// (A token the guard has not cached costs one whoami call more: its
-// session's ID must be learned before Ory ends it.) For
+// beyond asking Ory: nothing is forgotten, nothing is told to the fleet. For
 // a browser that happens when the logout URL is handed out; Kratos ends
 // the session when the browser follows it.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
@@ -109,7 +107,6 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	g.cookies.extract(r, &c)
 	if c.kind == credToken || c.kind == credBearer {
 		k := g.knownCredential(ctx, &c) // before Ory ends it
-		g.askSessionID(ctx, &k)         // afterwards whoami no longer knows it
 		d, confirmed := g.nativeLogout(ctx, r, c.token)
 		g.forgetCredential(ctx, &k, confirmed) // once Ory has answered: no lookup can re-cache it
 		return d
@@ -172,35 +169,18 @@ func (g *Guard) knownCredential(ctx context.Context, c *credential) known {
 }
 
 // browserLogout asks Ory for the logout URL of the session cookie in c and
-// forgets the session (forgetCredential). When Ory confirms a session the
-// guard had not cached, one whoami call finds its ID (askSessionID);
-// Kratos ends the session only when the browser follows the URL, so whoami
-// still knows it. A cookie Ory does not know costs no whoami call.
+// forgets the session (forgetCredential). Ory is asked nothing more: a
+// session neither this guard nor the shared tier had cached has no ID here,
+// and only the credential's own keys are forgotten (another spelling of it
+// then lasts until its entry expires, as any session revoked in Ory does).
 func (g *Guard) browserLogout(ctx context.Context, c *credential, returnTo string) (string, error) {
 	if c.kind != credCookie {
 		return g.logoutURL(ctx, c, returnTo)
 	}
 	k := g.knownCredential(ctx, c)
 	loc, err := g.logoutURL(ctx, c, returnTo)
-	if err == nil {
-		g.askSessionID(ctx, &k)
-	}
 	g.forgetCredential(ctx, &k, err == nil)
 	return loc, err
-}
-
-// askSessionID asks Ory's whoami for the ID of the session k's credential
-// opens, when the guard knows none: a logout must forget every spelling of
-// the session, which only its ID names. The answer is not cached. Without
-// a cache there is nothing to forget, and Ory is not asked.
-func (g *Guard) askSessionID(ctx context.Context, k *known) {
-	if k.sid != "" || k.seen || !k.fwdOK || g.cache == nil {
-		return // seen: a lookup in flight, whose answer forgets the session (store)
-	}
-	f := &flight{discarded: true} // its answer is not cached
-	if res := g.lookup(ctx, k.keys[len(k.keys)-1], &k.fwd, f); res.kind == reasonSession {
-		k.sid, k.seen = res.session.Id, true
-	}
 }
 
 // nativeLogout ends a token session through Ory's API. confirmed is true
