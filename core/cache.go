@@ -19,8 +19,9 @@ import (
 // entry is one cached session.
 type entry struct {
 	session *client.Session
-	fresh   int64 // unix ns: served without asking Ory until then
-	evict   int64 // unix ns: kept (for stale-if-error) until then
+	fresh   int64      // unix ns: served without asking Ory until then
+	evict   int64      // unix ns: kept (for stale-if-error) until then
+	sid     sessionKey // keyed hash of session.Id (Guard.sidHash); zero in a tombstone
 }
 
 func (g *Guard) initCache(cc CacheConfig) error {
@@ -35,6 +36,10 @@ func (g *Guard) initCache(cc CacheConfig) error {
 		n = DefaultCacheMaxEntries
 	}
 	g.ttl, g.stale = cc.TTL, cc.StaleIfError
+	// A tombstone outlives any entry asked about before it: an entry is
+	// fresh for at most TTL from its question, and kept for StaleIfError
+	// after that.
+	g.forgot = newForgotten(n, int64(cc.TTL+cc.StaleIfError+cacheClockResolution))
 	c, err := otter.New(&otter.Options[sessionKey, *entry]{
 		MaximumSize: n,
 		// Run the cache's maintenance on the calling goroutine (amortised,
@@ -46,6 +51,8 @@ func (g *Guard) initCache(cc CacheConfig) error {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[sessionKey, *entry]) time.Duration {
 			return time.Duration(e.Value.evict-time.Now().UnixNano()) + cacheClockResolution
 		}),
+		// Keeps the session index (forgotten.go) to what the cache holds.
+		OnDeletion: func(e otter.DeletionEvent[sessionKey, *entry]) { g.forgot.onDeletion(e.Key, e.Value) },
 	})
 	if err != nil {
 		return fmt.Errorf("oryguard: create session cache: %w", err)
@@ -94,24 +101,44 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	return res
 }
 
-// forget ends, at once, everything this guard holds for one credential:
-// its cached session, and any whoami lookup in flight for it. A lookup in
-// flight was asked before the credential ended; its answer still reaches
-// the requests that were already waiting for it, but it is never cached and
-// no later request joins it, so the old session cannot come back.
+// forgetCredential is logout's forget (logout.go): it ends, at once, what
+// this guard (and, with a shared tier, the fleet) holds for a credential
+// that logged out, as told by what the guard knew of it (k) and whether Ory
+// confirmed the logout.
 //
-// Logout through the guard calls it (LogoutRedirect, for the session cookie
-// and for a native client's token). It is the one place where a credential
-// leaves the guard: a shared cache tier or a fleet-wide invalidation hooks
-// in here.
-func (g *Guard) forget(c *credential) {
-	g.forgetKey(g.key(c))
-	g.forgetShared(c) // with a shared tier: the tier and every instance (shared.go)
+//   - When the session's ID is known, the session is forgotten by ID as
+//     ForgetSession does: every spelling of it (other extra cookies, older
+//     encodings of the session cookie, its token), here and on every
+//     instance.
+//   - Otherwise, when the credential was in flight or Ory confirmed the
+//     logout, its own keys are forgotten here and in the fleet.
+//   - Otherwise (a credential nobody knew, such as a random token) nothing
+//     is touched, here or in the fleet: a logout costs what it costs Ory.
+//
+// A lookup in flight for the credential was asked before it ended; its
+// answer still reaches the requests already waiting for it, but it is never
+// cached and no later request joins it.
+func (g *Guard) forgetCredential(ctx context.Context, k *known, confirmed bool) {
+	if k.sid == "" && !k.seen && !confirmed {
+		return
+	}
+	for _, key := range k.keys {
+		g.forgetKey(key)
+	}
+	if k.sid != "" {
+		if err := g.forgetSession(ctx, k.sid); err != nil {
+			g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: could not tell the fleet about a logout; other instances forget it within the TTL",
+				slog.String("error", err.Error()))
+		}
+		return
+	}
+	g.forgetShared(ctx, k)
 }
 
-// forgetKey is forget for one key. The key stays buried for one TTL (see
-// bury): a lookup that starts before Kratos has ended the session (a
-// browser has yet to follow the logout URL) is not cached either.
+// forgetKey forgets one key in this process: its entry and a lookup in
+// flight for it. The key stays buried for one TTL (see bury): a lookup that
+// starts before Kratos has ended the session (a browser has yet to follow
+// the logout URL) is not cached either.
 func (g *Guard) forgetKey(key sessionKey) {
 	g.flightsMu.Lock()
 	defer g.flightsMu.Unlock()
@@ -125,16 +152,29 @@ func (g *Guard) forgetKey(key sessionKey) {
 }
 
 // store caches the session a lookup found, unless forget discarded the
-// lookup or buried the key meanwhile, and reports whether it did. It holds flightsMu, as forget does, so that an entry
-// is never written after the forget that should have removed it.
+// lookup, buried the key or forgot the session (by ID) meanwhile, and
+// reports whether it did. It holds flightsMu, as forget and forgetSID do, so
+// that an entry is never written after the forget that should have removed
+// it.
+//
+// A lookup that forget discarded was asked for a credential that logged out
+// meanwhile: the session it found is the one that ended, and it is
+// forgotten here by ID (every spelling of it, as ForgetSession does in this
+// process).
 func (g *Guard) store(f *flight, key sessionKey, e *entry) bool {
+	e.sid = g.sidHash(e.session.Id)
 	g.flightsMu.Lock()
-	defer g.flightsMu.Unlock()
-	if f.discarded || e.fresh <= g.now().UnixNano() || g.buried(key) {
-		return false
+	now := g.now().UnixNano()
+	discarded := f.discarded
+	ok := !discarded && e.fresh > now && !g.buried(key) && g.forgot.admit(key, e, now)
+	if ok {
+		g.cache.Set(key, e)
 	}
-	g.cache.Set(key, e)
-	return true
+	g.flightsMu.Unlock()
+	if discarded {
+		g.forgetSID(e.sid)
+	}
+	return ok
 }
 
 // cacheFor reads Ory-Session-Cache-For (seconds) as the unix time until
@@ -168,41 +208,47 @@ func (g *Guard) buried(key sessionKey) bool {
 	return ok && e.session == nil
 }
 
-// buryWhere buries every cached session that match selects.
-func (g *Guard) buryWhere(match func(*client.Session) bool) {
-	var keys []sessionKey
-	for k, e := range g.cache.All() {
-		if e.session != nil && match(e.session) {
-			keys = append(keys, k)
-		}
-	}
-	for _, k := range keys {
-		g.bury(k)
-	}
-}
-
 // errNoSessionID is returned by ForgetSession for an empty ID.
 var errNoSessionID = errors.New("oryguard: ForgetSession needs a session ID")
 
-// ForgetSession drops every cached entry for the session with this ID, in
-// this process and, with a shared tier (CacheConfig.Shared), in the tier and
-// on every instance of the fleet. Call it after revoking a session through
-// Ory's admin API ("sign out everywhere", banning a user): Kratos tells
-// nobody, so without it the guard serves the session until its entries
-// expire (at most Cache.TTL). An error means the fleet may not have been
-// told; this process has forgotten the session all the same.
+// ForgetSession drops every cached entry for the session with this ID,
+// whatever credential it was cached under, in this process and, with a
+// shared tier (CacheConfig.Shared), in the tier and on every instance of the
+// fleet. Call it after revoking a session through Ory's admin API ("sign
+// out everywhere", banning a user): Kratos tells nobody, so without it the
+// guard serves the session until its entries expire (at most Cache.TTL).
+//
+// The session stays forgotten for as long as an entry can live (Cache.TTL
+// plus Cache.StaleIfError): a whoami answer about it that was asked before
+// and arrives after ForgetSession returned reaches the requests waiting for
+// it, but is neither cached, nor shared, nor read back from the shared tier.
+//
+// Only ctx's values are used: the shared tier bounds the call itself, and a
+// forget abandoned halfway would leave the fleet serving the session. An
+// error means the fleet may not have been told; this process has forgotten
+// the session all the same.
 func (g *Guard) ForgetSession(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return errNoSessionID
 	}
+	return g.forgetSession(ctx, sessionID)
+}
+
+// forgetSession is ForgetSession, also for a logout whose session ID is
+// known.
+func (g *Guard) forgetSession(ctx context.Context, id string) error {
 	if g.cache == nil {
 		return nil
 	}
-	g.buryWhere(func(s *client.Session) bool { return s.Id == sessionID })
+	g.forgetSID(g.sidHash(id))
 	if g.shared == nil {
 		return nil
 	}
-	if err := g.shared.c.DeleteSessions(ctx, g.shared.sessionHashes(sessionID, len(g.shared.secrets))); err != nil {
+	// Wait for the shares that passed their check before the tombstone:
+	// their writes land before the delete below, later ones see it.
+	g.shared.writing.Lock()
+	g.shared.writing.Unlock() //nolint:staticcheck // an empty critical section is the barrier
+	if err := g.shared.c.DeleteSessions(context.WithoutCancel(ctx), g.shared.sessionHashes(id, len(g.shared.secrets))); err != nil {
 		return fmt.Errorf("oryguard: forget session in the shared tier: %w", err)
 	}
 	return nil

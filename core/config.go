@@ -108,9 +108,11 @@ type Config struct {
 // revoked in Ory (logout elsewhere, admin revocation) keeps working in this
 // process until its entry expires, at most TTL.
 //
-// Keys are an HMAC-SHA-256 of the credential under a random per-process key,
-// so the cache never holds a raw token or cookie, and other cookies in the
-// request do not cause misses. The store is github.com/maypok86/otter/v2: a
+// Keys are a keyed hash of the credential (a pseudorandom function:
+// SHA-256 over a secret block and the length-prefixed credential; see
+// SharedCache) under a random per-process secret, or the fleet's with
+// Shared, so the cache never holds a raw token or cookie, and other cookies
+// in the request do not cause misses. The store is github.com/maypok86/otter/v2: a
 // bounded, concurrent cache with S3-FIFO eviction (high hit ratio, scan
 // resistant, so a flood of random credentials cannot push out real users)
 // and per-entry expiry.

@@ -42,7 +42,9 @@ type Guard struct {
 	ttl   time.Duration
 	stale time.Duration
 
-	keyers sync.Pool // *keyer
+	keyers    sync.Pool  // *keyer
+	sidSecret []byte     // keys session IDs (sidHash); the key secret keyers use
+	forgot    *forgotten // session index and tombstones; nil when the cache is off
 
 	obs    hook        // Config.Observer; zero when none
 	shared *sharedTier // nil without Cache.Shared
@@ -100,6 +102,7 @@ func New(cfg Config) (*Guard, error) {
 		secret = s // the fleet's keys, so invalidations name entries here
 	}
 	g.keyers.New = newKeyer(secret)
+	g.sidSecret = secret
 
 	oc := client.NewConfiguration()
 	oc.Servers = client.ServerConfigurations{{URL: g.ory}}
@@ -110,6 +113,26 @@ func New(cfg Config) (*Guard, error) {
 	g.observe(cfg.Observer, oc.HTTPClient)
 	g.subscribeShared()
 	return g, nil
+}
+
+// Close stops the guard listening to its shared tier (CacheConfig.Shared),
+// so that a guard rebuilt on a config reload, or built per tenant, leaves
+// nothing behind. It is safe to call more than once and from several
+// goroutines, and returns nil. A closed guard no longer hears other
+// instances' logouts: stop serving requests with it. Without a shared tier
+// Close does nothing.
+func (g *Guard) Close() error {
+	if g.shared == nil || g.shared.sub == nil {
+		return nil
+	}
+	sub := g.shared.sub
+	sub.once.Do(func() {
+		sub.g.Store(nil)
+		if sub.unsubscribe != nil {
+			sub.unsubscribe()
+		}
+	})
+	return nil
 }
 
 // OryURL is Ory's base URL as the guard uses it.

@@ -94,26 +94,28 @@ func crossSiteLogout(r *Request) Decision {
 // is logged out through Ory's API (Ory's performNativeLogout) and gets 204
 // No Content, also when the token was unknown or already ended.
 //
-// Either way the credential leaves the guard's cache at once (and, with
-// CacheConfig.Shared, every instance's), and a lookup in flight for it is
-// not cached. For a browser that happens when
-// the logout URL is handed out; Kratos ends the session when the browser
-// follows it.
+// Either way the session leaves the guard's cache, whatever credential it
+// was cached under (other extra cookies, older encodings of the session
+// cookie), and, with CacheConfig.Shared, every instance's, as
+// ForgetSession does; a lookup in flight for it is not cached. A
+// credential the guard never saw and Ory does not confirm costs nothing
+// beyond asking Ory: nothing is forgotten, nothing is told to the fleet. For
+// a browser that happens when the logout URL is handed out; Kratos ends
+// the session when the browser follows it.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credToken || c.kind == credBearer {
-		defer g.forget(&c) // once Ory has answered: no lookup can re-cache it
-		return g.nativeLogout(ctx, r, c.token)
+		k := g.knownCredential(ctx, &c) // before Ory ends it
+		d, confirmed := g.nativeLogout(ctx, r, c.token)
+		g.forgetCredential(ctx, &k, confirmed) // once Ory has answered: no lookup can re-cache it
+		return d
 	}
 	if !g.fromApp(r) {
 		return crossSiteLogout(r)
 	}
 	returnTo := queryParam(r.URI, "return_to")
-	if c.kind == credCookie {
-		g.forget(&c)
-	}
-	loc, err := g.logoutURL(ctx, &c, returnTo)
+	loc, err := g.browserLogout(ctx, &c, returnTo)
 	switch {
 	case err == nil:
 		return redirect(loc)
@@ -124,8 +126,66 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	return respond(isAPI(r), http.StatusBadGateway, "", reasons[reasonOryFailed].text, "")
 }
 
-// nativeLogout ends a token session through Ory's API.
-func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) Decision {
+// known is what the guard knew of a credential being logged out.
+type known struct {
+	keys  []sessionKey // its keys here: as read, then as sent to Ory when that differs
+	fwd   credential   // as sent to Ory, when fwdOK
+	fwdOK bool
+	sid   string // the session's ID: from this cache or the shared tier
+	seen  bool   // cached here, in flight here, or in the shared tier
+}
+
+// knownCredential finds what the guard knows of c before it logs out:
+// this cache, the lookups in flight, then the shared tier. It asks Ory
+// nothing.
+func (g *Guard) knownCredential(ctx context.Context, c *credential) known {
+	k := known{keys: []sessionKey{g.key(c)}}
+	k.fwd, k.fwdOK = c.forward()
+	if k.fwdOK && k.fwd.n != c.n {
+		k.keys = append(k.keys, g.key(&k.fwd))
+	}
+	if g.cache != nil {
+		for _, key := range k.keys {
+			if e, ok := g.cache.GetIfPresent(key); ok && e.session != nil {
+				k.sid, k.seen = e.session.Id, true
+			}
+		}
+	}
+	g.flightsMu.Lock()
+	for _, key := range k.keys {
+		if _, ok := g.flights[key]; ok {
+			k.seen = true
+		}
+	}
+	g.flightsMu.Unlock()
+	if k.sid == "" && g.shared != nil && k.fwdOK {
+		key := k.keys[len(k.keys)-1] // the fleet knows a credential by what Ory sees
+		v, err := g.shared.c.Get(context.WithoutCancel(ctx), g.sharedKeys(key, &k.fwd))
+		if _, s, ok := decodeShared(v); err == nil && ok {
+			k.sid, k.seen = s.Id, true
+		}
+	}
+	return k
+}
+
+// browserLogout asks Ory for the logout URL of the session cookie in c and
+// forgets the session (forgetCredential). Ory is asked nothing more: a
+// session neither this guard nor the shared tier had cached has no ID here,
+// and only the credential's own keys are forgotten (another spelling of it
+// then lasts until its entry expires, as any session revoked in Ory does).
+func (g *Guard) browserLogout(ctx context.Context, c *credential, returnTo string) (string, error) {
+	if c.kind != credCookie {
+		return g.logoutURL(ctx, c, returnTo)
+	}
+	k := g.knownCredential(ctx, c)
+	loc, err := g.logoutURL(ctx, c, returnTo)
+	g.forgetCredential(ctx, &k, err == nil)
+	return loc, err
+}
+
+// nativeLogout ends a token session through Ory's API. confirmed is true
+// when Ory says it ended a session (and not that there was none).
+func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) (d Decision, confirmed bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	resp, err := g.api.FrontendAPI.PerformNativeLogout(ctx).
@@ -138,14 +198,15 @@ func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) Deci
 		case http.StatusNoContent, http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
 			// Ended now, or there was nothing to end: either way the token
 			// no longer opens a session.
-			return Decision{Status: http.StatusNoContent, Header: http.Header{"Cache-Control": {"no-store"}}}
+			ended := resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK
+			return Decision{Status: http.StatusNoContent, Header: http.Header{"Cache-Control": {"no-store"}}}, ended
 		}
 	}
 	if err == nil {
 		err = errors.New("unexpected status " + resp.Status)
 	}
 	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: native logout failed", slog.String("error", err.Error()))
-	return respond(true, http.StatusBadGateway, "", reasons[reasonOryFailed].text, "")
+	return respond(true, http.StatusBadGateway, "", reasons[reasonOryFailed].text, ""), false
 }
 
 // LogoutURL asks Ory for a browser logout URL for the session cookie in r
@@ -154,7 +215,8 @@ func (g *Guard) nativeLogout(ctx context.Context, r *Request, token string) Deci
 // browser to returnTo (checked with SafeReturnTo); empty means Ory's
 // configured default. It returns ErrNoSession when there is no session to
 // end, and ErrCrossSiteLogout (asking Ory nothing) when r did not come from
-// the app's own pages. The session leaves the guard's cache.
+// the app's own pages. The session leaves the guard's cache (and the
+// fleet's) as with LogoutRedirect.
 func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (string, error) {
 	if !g.fromApp(r) {
 		return "", ErrCrossSiteLogout
@@ -162,9 +224,8 @@ func (g *Guard) LogoutURL(ctx context.Context, r *Request, returnTo string) (str
 	var c credential
 	if g.cookies.cookies(r, &c) == credCookie {
 		c.kind = credCookie
-		g.forget(&c)
 	}
-	return g.logoutURL(ctx, &c, returnTo)
+	return g.browserLogout(ctx, &c, returnTo)
 }
 
 // logoutURL is LogoutURL for session cookies already read from the

@@ -21,9 +21,16 @@ import (
 // answer from Ory to it, and tells it about logouts; it tells the guard what
 // other instances forgot.
 //
-// The raw credential never leaves core: keys are HMAC-SHA-256 digests that
-// core computes under the secrets KeySecrets returns, one key per secret,
-// the current secret first. Values are opaque bytes that hold a session
+// The raw credential never leaves core: keys are 32-byte digests that core
+// computes with a keyed pseudorandom function under the secrets KeySecrets
+// returns, one key per secret, the current secret first. For a credential
+// the function is SHA-256 over the secret (one 64-byte block) followed by
+// the length-prefixed credential: a PRF because the secret fills the first
+// block and the length prefix makes inputs prefix-free, which rules out
+// length extension (core/key.go says why, and why it is not HMAC: one hash
+// pass on the request path instead of two). Session IDs (Set's sid,
+// DeleteSessions) are HMAC-SHA-256 under the same secret. Without the secret
+// a key reveals nothing of the credential and cannot be computed. Values are opaque bytes that hold a session
 // (with identity traits): the tier must encrypt and authenticate them
 // before they leave the process. Every method must return within a short
 // timeout of its own; an error is never a session, only a miss.
@@ -56,8 +63,22 @@ type SharedCache interface {
 
 	// Subscribe registers fn to be called with each invalidation from any
 	// instance, and with All set when the tier may have missed some (it
-	// lost its channel and got it back). fn must not block for long.
+	// lost its channel and got it back). fn must not block for long. A
+	// tier whose subscriptions can end implements SharedCacheUnsubscriber
+	// too, and the guard uses that instead.
 	Subscribe(fn func(Invalidation))
+}
+
+// SharedCacheUnsubscriber is implemented by a SharedCache whose
+// subscriptions can end. Guard.Close calls the returned function (once) to
+// stop receiving invalidations; a guard rebuilt on a config reload, or one
+// guard per tenant, then leaves nothing behind in the tier. A tier without
+// it keeps a small stub per closed guard (the guard itself is freed).
+type SharedCacheUnsubscriber interface {
+	// SubscribeUnsubscribe is Subscribe, returning a function that ends
+	// the subscription: once it returns, fn is not called again. Calling it
+	// more than once does nothing.
+	SubscribeUnsubscribe(fn func(Invalidation)) (unsubscribe func())
 }
 
 // Invalidation tells a guard which in-process entries to drop.
@@ -79,8 +100,29 @@ const MinSharedKeySecret = 32
 type sharedTier struct {
 	c       SharedCache
 	secrets [][]byte
-	keyers  []sync.Pool // *keyer for secrets[1:]; secrets[0] is g.keyers
-	badAt   atomic.Int64
+	keyers  []sync.Pool  // *keyer for secrets[1:]; secrets[0] is g.keyers
+	badAt   atomic.Int64 // when an unreadable value was last logged
+
+	// writing is held (read) by every write to the tier from its check of
+	// the session's tombstone until the write returns, and taken (write)
+	// by forgetSession between the tombstone and the tier's delete: a
+	// write that passed its check lands before the delete.
+	writing sync.RWMutex
+
+	sub *subscription
+}
+
+// subscription is what the tier holds of a guard: the guard, until Close.
+type subscription struct {
+	g           atomic.Pointer[Guard]
+	unsubscribe func() // from SharedCacheUnsubscriber; nil otherwise
+	once        sync.Once
+}
+
+func (s *subscription) deliver(inv Invalidation) {
+	if g := s.g.Load(); g != nil {
+		g.invalidate(inv)
+	}
 }
 
 // initShared checks Cache.Shared and returns the secret the guard's keys
@@ -115,9 +157,17 @@ func (g *Guard) initShared(cc CacheConfig) ([]byte, error) {
 
 // subscribeShared starts listening to the fleet once the guard is built.
 func (g *Guard) subscribeShared() {
-	if g.shared != nil {
-		g.shared.c.Subscribe(g.invalidate)
+	if g.shared == nil {
+		return
 	}
+	sub := &subscription{}
+	sub.g.Store(g)
+	g.shared.sub = sub
+	if u, ok := g.shared.c.(SharedCacheUnsubscriber); ok {
+		sub.unsubscribe = u.SubscribeUnsubscribe(sub.deliver)
+		return
+	}
+	g.shared.c.Subscribe(sub.deliver)
 }
 
 // sharedKeys returns key (under the current secret) followed by the
@@ -145,6 +195,11 @@ func (t *sharedTier) sessionHashes(id string, n int) [][]byte {
 }
 
 // fetch is what one collapsed miss does: the shared tier first, then Ory.
+//
+// The tier is asked with the request's values but not its cancellation: a
+// client hanging up is not the tier failing, and a tier that counted it so
+// could be taken out of the fleet by clients that hang up. The tier bounds
+// its own calls (SharedCache), so the leader waits at most that long.
 func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *flight) result {
 	if g.shared == nil {
 		return g.lookup(ctx, key, c, f)
@@ -186,7 +241,7 @@ const sharedVersion = 1
 // fromShared reads the shared tier. Anything but a well-formed, fresh,
 // usable session is a miss.
 func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f *flight) (result, bool) {
-	v, err := g.shared.c.Get(ctx, g.sharedKeys(key, c))
+	v, err := g.shared.c.Get(context.WithoutCancel(ctx), g.sharedKeys(key, c))
 	if err != nil || v == nil {
 		return result{}, false // the tier logs its own state changes
 	}
@@ -196,8 +251,8 @@ func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f
 		return result{}, false
 	}
 	now := g.now()
-	if now.UnixNano() >= fresh || !usable(s, now) {
-		return result{}, false
+	if now.UnixNano() >= fresh || !usable(s, now) || g.forgot.isDead(g.sidHash(s.Id), now.UnixNano()) {
+		return result{}, false // a forgotten session: written before it was forgotten
 	}
 	exp := unixNano(*s.ExpiresAt)
 	g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
@@ -248,51 +303,50 @@ func (g *Guard) share(ctx context.Context, key sessionKey, s *client.Session, fr
 	if err != nil || ttl <= 0 {
 		return
 	}
-	sid := g.shared.sessionHashes(s.Id, 1)[0]
-	_ = g.shared.c.Set(context.WithoutCancel(ctx), key[:], sid, v, ttl) // the tier logs its own state changes
+	sid := g.sidHash(s.Id) // sessionHashes(s.Id, 1)[0]
+	g.shared.writing.RLock()
+	defer g.shared.writing.RUnlock()
+	if g.forgot.isDead(sid, g.now().UnixNano()) {
+		return // forgotten since it was cached: ForgetSession has returned or is deleting
+	}
+	_ = g.shared.c.Set(context.WithoutCancel(ctx), key[:], sid[:], v, ttl) // the tier logs its own state changes
 }
 
-// forgetShared is forget's part for a shared tier: the credential's entry
-// leaves the tier, and every instance is told to forget it.
-func (g *Guard) forgetShared(c *credential) {
-	if g.shared == nil || c.kind == credNone || c.kind == credInvalid {
+// forgetShared is forgetCredential's part for a shared tier when the
+// session's ID is unknown: the credential's entry leaves the tier, and
+// every instance is told to forget it.
+func (g *Guard) forgetShared(ctx context.Context, k *known) {
+	if g.shared == nil || !k.fwdOK {
 		return
 	}
-	fwd, ok := c.forward()
-	if !ok {
-		return
-	}
-	key := g.key(&fwd)
-	if fwd.n != c.n {
-		g.forgetKey(key) // with a shared tier, entries are keyed by what Ory sees
-	}
-	if err := g.shared.c.Delete(context.Background(), g.sharedKeys(key, &fwd)); err != nil {
-		g.log.LogAttrs(context.Background(), slog.LevelWarn, "oryguard: could not tell the fleet about a logout; other instances forget it within the TTL",
+	key := k.keys[len(k.keys)-1] // with a shared tier, entries are keyed by what Ory sees
+	if err := g.shared.c.Delete(context.WithoutCancel(ctx), g.sharedKeys(key, &k.fwd)); err != nil {
+		g.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: could not tell the fleet about a logout; other instances forget it within the TTL",
 			slog.String("error", err.Error()))
 	}
 }
 
-// invalidate applies an invalidation from the fleet.
+// invalidate applies an invalidation from the fleet. A credential another
+// instance logged out without knowing its session is looked up here: when
+// this cache holds the session, every spelling of it is forgotten too.
 func (g *Guard) invalidate(inv Invalidation) {
 	if inv.All {
 		g.cache.InvalidateAll()
 		return
 	}
 	for _, k := range inv.Keys {
-		if len(k) == len(sessionKey{}) {
-			g.forgetKey(sessionKey(k)) // also discards a lookup in flight here
+		if len(k) != len(sessionKey{}) {
+			continue
+		}
+		key := sessionKey(k)
+		if e, ok := g.cache.GetIfPresent(key); ok && e.session != nil {
+			g.forgetSID(e.sid)
+		}
+		g.forgetKey(key) // also discards a lookup in flight here
+	}
+	for _, h := range inv.Sessions {
+		if len(h) == len(sessionKey{}) {
+			g.forgetSID(sessionKey(h)) // the sender's older secrets' hashes match nothing here
 		}
 	}
-	if len(inv.Sessions) == 0 {
-		return
-	}
-	g.buryWhere(func(s *client.Session) bool {
-		h := g.shared.sessionHashes(s.Id, 1)[0]
-		for _, want := range inv.Sessions {
-			if hmac.Equal(h, want) {
-				return true
-			}
-		}
-		return false
-	})
 }
