@@ -345,7 +345,7 @@ func TestClientHangingUpIsNotATierFailure(t *testing.T) {
 // unsubTier is a memTier whose subscriptions can end.
 type unsubTier struct{ *memTier }
 
-func (t *unsubTier) SubscribeUnsubscribe(fn func(core.Invalidation)) func() {
+func (t *unsubTier) Watch(fn func(core.Invalidation)) func() {
 	f := t.fleet
 	called := false
 	wrapped := func(inv core.Invalidation) {
@@ -383,7 +383,7 @@ func (f *memFleet) liveSubs() int {
 }
 
 // TestCloseEndsTheSubscription (issue 21): a closed guard leaves nothing
-// in its tier: with SharedCacheUnsubscriber it unsubscribes, and with a
+// in its tier: with SharedCacheWatcher it unsubscribes, and with a
 // plain SharedCache the guard itself can be freed.
 func TestCloseEndsTheSubscription(t *testing.T) {
 	t.Run("unsubscriber", func(t *testing.T) {

@@ -64,21 +64,21 @@ type SharedCache interface {
 	// Subscribe registers fn to be called with each invalidation from any
 	// instance, and with All set when the tier may have missed some (it
 	// lost its channel and got it back). fn must not block for long. A
-	// tier whose subscriptions can end implements SharedCacheUnsubscriber
+	// tier whose subscriptions can end implements SharedCacheWatcher
 	// too, and the guard uses that instead.
 	Subscribe(fn func(Invalidation))
 }
 
-// SharedCacheUnsubscriber is implemented by a SharedCache whose
+// SharedCacheWatcher is implemented by a SharedCache whose
 // subscriptions can end. Guard.Close calls the returned function (once) to
 // stop receiving invalidations; a guard rebuilt on a config reload, or one
 // guard per tenant, then leaves nothing behind in the tier. A tier without
 // it keeps a small stub per closed guard (the guard itself is freed).
-type SharedCacheUnsubscriber interface {
-	// SubscribeUnsubscribe is Subscribe, returning a function that ends
+type SharedCacheWatcher interface {
+	// Watch is Subscribe, returning a function that ends
 	// the subscription: once it returns, fn is not called again. Calling it
 	// more than once does nothing.
-	SubscribeUnsubscribe(fn func(Invalidation)) (unsubscribe func())
+	Watch(fn func(Invalidation)) (stop func())
 }
 
 // Invalidation tells a guard which in-process entries to drop.
@@ -115,7 +115,7 @@ type sharedTier struct {
 // subscription is what the tier holds of a guard: the guard, until Close.
 type subscription struct {
 	g           atomic.Pointer[Guard]
-	unsubscribe func() // from SharedCacheUnsubscriber; nil otherwise
+	unsubscribe func() // from SharedCacheWatcher; nil otherwise
 	once        sync.Once
 }
 
@@ -163,8 +163,8 @@ func (g *Guard) subscribeShared() {
 	sub := &subscription{}
 	sub.g.Store(g)
 	g.shared.sub = sub
-	if u, ok := g.shared.c.(SharedCacheUnsubscriber); ok {
-		sub.unsubscribe = u.SubscribeUnsubscribe(sub.deliver)
+	if u, ok := g.shared.c.(SharedCacheWatcher); ok {
+		sub.unsubscribe = u.Watch(sub.deliver)
 		return
 	}
 	g.shared.c.Subscribe(sub.deliver)

@@ -120,7 +120,10 @@ type Tier struct {
 	done chan struct{}
 }
 
-var _ core.SharedCache = (*Tier)(nil)
+var (
+	_ core.SharedCache        = (*Tier)(nil)
+	_ core.SharedCacheWatcher = (*Tier)(nil)
+)
 
 // errDown is what calls return while Redis is known to be unreachable.
 var errDown = errors.New("oryredis: Redis unreachable")

@@ -555,3 +555,26 @@ func TestHungUpClientsKeepRedisUp(t *testing.T) {
 		t.Fatalf("the tier no longer calls Redis: %v", err)
 	}
 }
+
+// A guard that is closed leaves nothing behind in the tier (config reloads,
+// one guard per tenant): core uses the tier's Watch and Guard.Close stops it.
+func TestGuardCloseUnsubscribes(t *testing.T) {
+	rs := redistest.StartT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	tier := newTier(t, rdb, nil)
+	for i := range 3 {
+		g, err := core.New(core.Config{OryURL: "http://127.0.0.1:1", Cache: core.CacheConfig{TTL: time.Minute, Shared: tier}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := tier.Subscribers(); n != 1 {
+			t.Fatalf("guard %d: %d subscribers while it runs, want 1", i, n)
+		}
+		g.Close()
+		g.Close()
+		if n := tier.Subscribers(); n != 0 {
+			t.Fatalf("guard %d: %d subscribers after Close, want 0", i, n)
+		}
+	}
+}
