@@ -571,8 +571,11 @@ func TestGuardCloseUnsubscribes(t *testing.T) {
 		if n := tier.Subscribers(); n != 1 {
 			t.Fatalf("guard %d: %d subscribers while it runs, want 1", i, n)
 		}
-		g.Close()
-		g.Close()
+		for range 2 {
+			if err := g.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if n := tier.Subscribers(); n != 0 {
 			t.Fatalf("guard %d: %d subscribers after Close, want 0", i, n)
 		}
