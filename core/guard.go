@@ -38,9 +38,10 @@ type Guard struct {
 	busyRefused atomic.Int64    // lookups refused by sem since the last log line
 	busyLogged  atomic.Int64    // unix nanoseconds of the last such log line
 
-	cache *otter.Cache[sessionKey, *entry] // nil when the cache is off
-	ttl   time.Duration
-	stale time.Duration
+	cache     *otter.Cache[sessionKey, *entry] // nil when the cache is off
+	ttl       time.Duration                    // upper bound of an entry's life
+	stale     time.Duration
+	followOry bool // Cache.TTL zero: cache only what Ory-Session-Cache-For allows
 
 	keyers sync.Pool // *keyer
 
