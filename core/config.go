@@ -109,6 +109,12 @@ type Config struct {
 	// Observer receives decisions, cache lookups and whoami calls for
 	// metrics and traces (adapters/otel: oryotel.New()). Nil means none.
 	Observer Observer
+
+	// LoginLoop configures the login-loop check: a browser that comes
+	// back from Ory's login twice without a session cookie the app can
+	// see gets a page that explains why instead of another redirect. The
+	// zero value is on, with a random key.
+	LoginLoop LoginLoopConfig
 }
 
 // CacheConfig configures the session cache. The zero value follows Ory:

@@ -47,6 +47,8 @@ type Guard struct {
 
 	obs    hook        // Config.Observer; zero when none
 	shared *sharedTier // nil without Cache.Shared
+
+	loop loopGuard // the login-loop check (loop.go)
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -81,6 +83,9 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.log == nil {
 		g.log = slog.Default()
+	}
+	if err := g.initLoop(&cfg, ory); err != nil {
+		return nil, err
 	}
 	switch n := cfg.MaxConcurrentLookups; {
 	case n == 0:
@@ -129,7 +134,10 @@ func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 	g := rt.g
 	var c credential
 	g.cookies.extract(r, &c)
-	if c.kind == credNone || c.kind == credInvalid {
+	if c.kind == credNone {
+		return rt.loopCheck(r, rt.deny(r, result{kind: reasonNoSession}, false, nil))
+	}
+	if c.kind == credInvalid {
 		return rt.deny(r, result{kind: reasonNoSession}, false, nil)
 	}
 	now := g.now()
@@ -138,7 +146,11 @@ func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 		res = g.recheck(ctx, &c, res, now) // once, before denying (recheck.go)
 	}
 	if res.kind == reasonSession {
-		return rt.check(ctx, r, res, now)
+		d := rt.check(ctx, r, res, now)
+		if c.loop && d.Session != nil {
+			d = g.clearLoop(r, d) // a session: no login loop (loop.go)
+		}
+		return d
 	}
 	return rt.deny(r, res, false, nil)
 }
