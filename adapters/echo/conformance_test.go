@@ -11,9 +11,8 @@ import (
 )
 
 // TestConformance runs oryguard's conformance suite (core/conformance)
-// through this adapter: every case of the table, with the session cache off
-// and on. internal/conformance runs the same target (a copy of this one)
-// beside the other adapters and checks that they all answer alike.
+// through this adapter: every row of the table, with the session cache off
+// and on, then hostile input on a real server.
 func TestConformance(t *testing.T) { conformance.Run(t, target{}) }
 
 // target mounts oryecho with e.Use in front of a catch-all route.
@@ -27,7 +26,7 @@ func (target) ReturnsErrors() {}
 
 // Protected implements conformance.Target.
 func (target) Protected(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
-	return echoApp(echo.New(), oryecho.Middleware(guard, opts...), probe)
+	return conformance.Recorder(protected(echo.New(), oryecho.Middleware(guard, opts...), probe))
 }
 
 // ProtectedWithConfig implements conformance.Target: Echo's HTTPErrorHandler
@@ -41,7 +40,7 @@ func (target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 		mc.ErrorHandler = func(c echo.Context, err error) error {
 			switch p := cfg.ErrorHandler(err); {
 			case p.Default:
-				return oryecho.DefaultErrorHandler(c, err)
+				return oryecho.DefaultErrorHandler(c, p.Err)
 			case p.Return:
 				return err
 			default:
@@ -51,28 +50,37 @@ func (target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) { probe.FrameworkError(err).Write(c.Response()) }
-	return echoApp(e, oryecho.MiddlewareWithConfig(guard, mc), probe)
+	return conformance.Recorder(protected(e, oryecho.MiddlewareWithConfig(guard, mc), probe))
 }
 
-func echoApp(e *echo.Echo, mw echo.MiddlewareFunc, probe *conformance.Probe) conformance.Server {
+// Refresh implements conformance.Target.
+func (target) Refresh(guard *core.Guard) conformance.Server {
+	return conformance.Recorder(route(oryecho.RefreshHandler(guard)))
+}
+
+// Logout implements conformance.Target.
+func (target) Logout(guard *core.Guard) conformance.Server {
+	return conformance.Recorder(route(oryecho.LogoutHandler(guard)))
+}
+
+// Listen implements conformance.Target.
+func (target) Listen(t *testing.T, guard *core.Guard, probe *conformance.Probe) string {
+	return conformance.ListenHTTP(t, protected(echo.New(), oryecho.Middleware(guard), probe))
+}
+
+// protected puts mw in front of the protected handler on every path of e.
+func protected(e *echo.Echo, mw echo.MiddlewareFunc, probe *conformance.Probe) *echo.Echo {
 	e.Use(mw)
 	e.Any("/*", func(c echo.Context) error {
 		body := probe.Observe(conformance.Read(oryecho.Session(c)), conformance.Read(core.SessionFromContext(c.Request().Context())), oryecho.SessionError(c))
 		return c.Blob(http.StatusOK, conformance.ProtectedContentType, body)
 	})
-	return conformance.Recorder(e)
+	return e
 }
 
-// Refresh implements conformance.Target.
-func (target) Refresh(guard *core.Guard) conformance.Server {
+// route serves every path with h.
+func route(h echo.HandlerFunc) *echo.Echo {
 	e := echo.New()
-	e.Any("/*", oryecho.RefreshHandler(guard))
-	return conformance.Recorder(e)
-}
-
-// Logout implements conformance.Target.
-func (target) Logout(guard *core.Guard) conformance.Server {
-	e := echo.New()
-	e.Any("/*", oryecho.LogoutHandler(guard))
-	return conformance.Recorder(e)
+	e.Any("/*", h)
+	return e
 }

@@ -22,8 +22,8 @@
 // core.Check) are passed as options.
 //
 // An allowed request reaches the next handler with the session stored twice:
-// in the Echo context under [SessionKey] (read it with [Session]) and in the
-// request's context (read it with core.SessionFromContext).
+// in the Echo context (read it with [Session]) and in the request's context
+// (read it with core.SessionFromContext).
 //
 // A denied request goes to the ErrorHandler as a *core.Denial (errors.Is
 // against core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location
@@ -57,6 +57,12 @@
 // On an optional route, SessionError(c) tells an anonymous visitor
 // (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and the
 // like).
+//
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
 //
 // Every decision is made by package core; this package only translates it.
 package oryecho

@@ -1,19 +1,16 @@
 package oryecho
 
 import (
-	"errors"
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 )
 
-// SessionKey is the echo.Context key under which the middleware stores the
-// verified *client.Session. It is namespaced by import path so that no
-// application key collides with it; prefer Session to reading it directly.
-const SessionKey = "github.com/oryguard/oryguard/adapters/echo.session"
+// sessionKey is the echo.Context key under which the middleware stores the
+// verified *client.Session, namespaced by import path so that no
+// application key collides with it. Apps read it with Session.
+const sessionKey = "github.com/oryguard/oryguard/adapters/echo.session"
 
 // Config configures MiddlewareWithConfig.
 type Config struct {
@@ -48,15 +45,15 @@ func Middleware(guard *core.Guard, opts ...core.Option) echo.MiddlewareFunc {
 // ErrorHandler, whose result the middleware returns (see the package
 // documentation).
 func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
-	skip := cfg.Skipper
-	if skip == nil {
-		skip = middleware.DefaultSkipper
-	}
+	route := guard.Route(cfg.Options...)
 	onError := cfg.ErrorHandler
 	if onError == nil {
 		onError = DefaultErrorHandler
 	}
-	route := guard.Route(cfg.Options...)
+	skip := cfg.Skipper
+	if skip == nil {
+		skip = middleware.DefaultSkipper
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if skip(c) {
@@ -69,28 +66,11 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 				return onError(c, d.Denial)
 			}
 			core.AddHeader(c.Response().Header(), d.Header)
-			c.Set(SessionKey, d.Session)
+			c.Set(sessionKey, d.Session)
 			c.SetRequest(core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
 			return next(c)
 		}
 	}
-}
-
-// Session returns the session the middleware verified for this request. It
-// reports false when the middleware did not run (or skipped the request),
-// or ran on an optional route without a session. Treat the session as
-// read-only.
-func Session(c echo.Context) (*client.Session, bool) {
-	s, ok := c.Get(SessionKey).(*client.Session)
-	return s, ok && s != nil
-}
-
-// SessionError tells why this request has no session: nil when it has one,
-// the *core.Denial on an optional route that ran without one (errors.Is
-// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
-// failed), core.ErrNoSession when the middleware did not run.
-func SessionError(c echo.Context) error {
-	return core.SessionError(c.Request().Context())
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a
@@ -100,12 +80,24 @@ func SessionError(c echo.Context) error {
 // plain-text 500. Wrap it to render some denials yourself and leave the
 // rest to it.
 func DefaultErrorHandler(c echo.Context, err error) error {
-	var d *core.Denial
-	if !errors.As(err, &d) || d == nil {
-		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
-		return c.Blob(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
-	}
-	return writeAnswer(c, d.Status, d.Header(), d.Body())
+	return write(c, core.Answer(err))
+}
+
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c echo.Context) (*client.Session, bool) {
+	s, ok := c.Get(sessionKey).(*client.Session)
+	return s, ok && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c echo.Context) error {
+	return core.SessionError(c.Request().Context())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -133,17 +125,14 @@ func LogoutHandler(guard *core.Guard) echo.HandlerFunc {
 	}
 }
 
-// write commits the decision's headers, status and body, and returns nil so
-// that Echo's error handler does not answer a second time. (c.Blob is not
-// used: it would set an empty Content-Type on a redirect.)
+// write carries out a decision that ends the request: headers, status and
+// body, and returns nil so that Echo's HTTPErrorHandler does not answer a
+// second time. (c.Blob is not used: it would set an empty Content-Type on a
+// redirect.)
 func write(c echo.Context, d core.Decision) error {
-	return writeAnswer(c, d.Status, d.Header, d.Body)
-}
-
-func writeAnswer(c echo.Context, status int, h http.Header, body []byte) error {
-	res := c.Response()
-	core.AddHeader(res.Header(), h)
-	res.WriteHeader(status)
-	_, _ = res.Write(body)
+	w := c.Response()
+	core.AddHeader(w.Header(), d.Header)
+	w.WriteHeader(d.Status)
+	_, _ = w.Write(d.Body)
 	return nil
 }

@@ -19,11 +19,11 @@
 // Middleware returns an echo.MiddlewareFunc for e.Use, a group or a single
 // route; MiddlewareWithConfig adds Echo's usual Skipper. Route policies
 // (core.Optional, core.RequireAAL2, core.MaxAuthAge, core.ForceAPI,
-// core.ForceBrowser) are passed as options.
+// core.ForceBrowser, core.Check) are passed as options.
 //
 // An allowed request reaches the next handler with the session stored twice:
-// in the Echo context's store under [SessionKey] (read it with [Session])
-// and in the request's context (read it with core.SessionFromContext).
+// in the Echo context's store (read it with [Session]) and in the request's
+// context (read it with core.SessionFromContext).
 //
 // A denied request is handed, as a *core.Denial, to Config.ErrorHandler
 // (nil: DefaultErrorHandler), and the middleware returns what it returns.
@@ -38,6 +38,12 @@
 // then reaches Echo's HTTPErrorHandler once. Errors of the handlers behind
 // the middleware are returned unchanged. [SessionError] tells a handler on
 // an optional route why it has no session.
+//
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
 //
 // Every decision is made by package core; this package only translates it.
 package oryecho

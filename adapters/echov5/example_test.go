@@ -1,13 +1,17 @@
 package oryecho_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/labstack/echo/v5"
+	client "github.com/ory/client-go"
 	oryecho "github.com/oryguard/oryguard/adapters/echov5"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -63,4 +67,54 @@ func Example() {
 	// / signed in false: 200 "hello stranger"
 	// /dashboard signed in true: 200 "your dashboard"
 	// /dashboard signed in false: 303 ""
+}
+
+// The config form: a custom error page for browsers, the guard's standard
+// answer for API clients, and an app rule (a verified email) as core.Check.
+func Example_customErrorPage() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("unverified", orytest.ActiveSession("s-1", "ada@example.com")) // no verified address
+	guard, err := core.New(core.Config{OryURL: ory.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	errUnverified := errors.New("verify your email address first")
+	verifiedEmail := core.Check(func(_ context.Context, s *client.Session) error {
+		for _, a := range s.Identity.VerifiableAddresses {
+			if a.Via == "email" && a.Verified {
+				return nil
+			}
+		}
+		return errUnverified
+	})
+	page := func(c *echo.Context, err error) error {
+		var d *core.Denial
+		switch {
+		case !errors.As(err, &d) || d.API:
+			return oryecho.DefaultErrorHandler(c, err) // JSON for API clients
+		case errors.Is(err, errUnverified):
+			return c.HTML(http.StatusForbidden, "<p>Please verify your email address.</p>")
+		case errors.Is(err, core.ErrNoSession):
+			return c.HTML(http.StatusUnauthorized, `<a href="`+html.EscapeString(d.Location)+`">Sign in</a>`)
+		}
+		return oryecho.DefaultErrorHandler(c, err)
+	}
+
+	e := echo.New()
+	e.GET("/verified", func(c *echo.Context) error { return c.String(http.StatusOK, "welcome") },
+		oryecho.MiddlewareWithConfig(guard, oryecho.Config{ErrorHandler: page, Options: []core.Option{verifiedEmail}}))
+
+	for _, h := range [][2]string{{"Accept", "text/html"}, {"Cookie", "ory_kratos_session=unverified"}, {"Accept", "application/json"}} {
+		req := httptest.NewRequest(http.MethodGet, "/verified", nil)
+		req.Header.Set(h[0], h[1])
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.ReplaceAll(rec.Body.String(), ory.URL, "ORY"))
+	}
+	// Output:
+	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
+	// 403 <p>Please verify your email address.</p>
+	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."}}
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/oryguard/oryguard/core"
 )
 
-// SessionKey is the echo.Context key under which the middleware stores the
-// verified *client.Session. It is namespaced by import path so that no
-// application key collides with it; prefer Session to reading it directly.
-const SessionKey = "github.com/oryguard/oryguard/adapters/echov5.session"
+// sessionKey is the echo.Context key under which the middleware stores the
+// verified *client.Session, namespaced by import path so that no
+// application key collides with it. Apps read it with Session.
+const sessionKey = "github.com/oryguard/oryguard/adapters/echov5.session"
 
 // Config configures MiddlewareWithConfig.
 type Config struct {
@@ -32,37 +32,6 @@ type Config struct {
 	Options []core.Option
 }
 
-// MiddlewareWithConfig is Middleware with a Skipper and an ErrorHandler.
-// An allowed request reaches next with the session in both the Echo
-// context and the request's context; every other request is handed to the
-// ErrorHandler, whose result the middleware returns (see the package
-// documentation).
-func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
-	if cfg.Skipper == nil {
-		cfg.Skipper = middleware.DefaultSkipper
-	}
-	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = DefaultErrorHandler
-	}
-	route := guard.Route(cfg.Options...)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c *echo.Context) error {
-			if cfg.Skipper(c) {
-				return next(c)
-			}
-			req := core.RequestFromHTTP(c.Request())
-			d := route.Authenticate(c.Request().Context(), &req)
-			if !d.Allow {
-				return cfg.ErrorHandler(c, d.Denial)
-			}
-			core.AddHeader(c.Response().Header(), d.Header)
-			c.Set(SessionKey, d.Session)
-			c.SetRequest(core.RequestWithDecision(c.Request(), d)) // the request copy and the context value in one allocation
-			return next(c)
-		}
-	}
-}
-
 // Middleware protects the routes it is installed on with the guard under
 // the given route policy (no options: a session is required). It is
 // MiddlewareWithConfig with the default Skipper and ErrorHandler.
@@ -70,21 +39,38 @@ func Middleware(guard *core.Guard, opts ...core.Option) echo.MiddlewareFunc {
 	return MiddlewareWithConfig(guard, Config{Options: opts})
 }
 
-// Session returns the session the middleware verified for this request. It
-// reports false when the middleware did not run (or skipped the request),
-// or ran on an optional route without a session. Treat the session as
-// read-only.
-func Session(c *echo.Context) (*client.Session, bool) {
-	s, err := echo.ContextGet[*client.Session](c, SessionKey)
-	return s, err == nil && s != nil
-}
-
-// SessionError tells why this request has no session: nil when it has one,
-// the *core.Denial on an optional route that ran without one (errors.Is
-// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
-// failed), core.ErrNoSession when the middleware did not run.
-func SessionError(c *echo.Context) error {
-	return core.SessionError(c.Request().Context())
+// MiddlewareWithConfig is Middleware with a Skipper and an ErrorHandler.
+// An allowed request reaches next with the session in both the Echo
+// context and the request's context; every other request is handed to the
+// ErrorHandler, whose result the middleware returns (see the package
+// documentation).
+func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
+	route := guard.Route(cfg.Options...)
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
+	}
+	skip := cfg.Skipper
+	if skip == nil {
+		skip = middleware.DefaultSkipper
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			r := c.Request()
+			req := core.RequestFromHTTP(r)
+			d := route.Authenticate(r.Context(), &req)
+			if !d.Allow {
+				return onError(c, d.Denial)
+			}
+			core.AddHeader(c.Response().Header(), d.Header)
+			c.Set(sessionKey, d.Session)
+			c.SetRequest(core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
+			return next(c)
+		}
+	}
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a
@@ -95,6 +81,23 @@ func SessionError(c *echo.Context) error {
 // rest to it.
 func DefaultErrorHandler(c *echo.Context, err error) error {
 	return write(c, core.Answer(err))
+}
+
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c *echo.Context) (*client.Session, bool) {
+	s, err := echo.ContextGet[*client.Session](c, sessionKey)
+	return s, err == nil && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c *echo.Context) error {
+	return core.SessionError(c.Request().Context())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -122,9 +125,10 @@ func LogoutHandler(guard *core.Guard) echo.HandlerFunc {
 	}
 }
 
-// write commits the decision's headers, status and body, and returns nil so
-// that Echo's HTTPErrorHandler does not answer a second time. (c.Blob is
-// not used: it would set an empty Content-Type on a redirect.)
+// write carries out a decision that ends the request: headers, status and
+// body, and returns nil so that Echo's HTTPErrorHandler does not answer a
+// second time. (c.Blob is not used: it would set an empty Content-Type on a
+// redirect.)
 func write(c *echo.Context, d core.Decision) error {
 	w := c.Response()
 	core.AddHeader(w.Header(), d.Header)

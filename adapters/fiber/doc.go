@@ -23,15 +23,15 @@
 // as options.
 //
 // An allowed request continues with c.Next() and the session stored twice:
-// in c.Locals under [SessionKey] (read it with [Session]) and in the user
-// context (c.UserContext(); read it with core.SessionFromContext). A denied
-// request goes to the ErrorHandler as a *core.Denial (errors.Is against
+// in c.Locals (read it with [Session]) and in the user context
+// (c.UserContext(); read it with core.SessionFromContext). A denied request
+// goes to the ErrorHandler as a *core.Denial (errors.Is against
 // core.ErrNoSession, core.ErrAAL2Required, ...; Status, Location and
 // RetryAfter for the renderer) and the chain stops there; an error the
 // ErrorHandler returns goes to the app's fiber.Config.ErrorHandler. The
-// default, DefaultErrorHandler, writes the guard's standard answer (a 303
-// to Ory's login flow for browsers, JSON in Ory's error shape for API
-// clients, 429/5xx when Ory fails). Wrap it for the rest:
+// default, DefaultErrorHandler, writes the guard's standard answer (a 303 to
+// Ory's login flow for browsers, JSON in Ory's error shape for API clients,
+// 429/5xx when Ory fails). Wrap it for the rest:
 //
 //	app.Use(oryfiber.New(guard, oryfiber.Config{
 //		ErrorHandler: func(c *fiber.Ctx, err error) error {
@@ -52,6 +52,12 @@
 // guard copies whatever it keeps, and this package keeps neither the
 // *fiber.Ctx nor any request string beyond the call. The guard is asked
 // with c.UserContext() as its context.
+//
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
 //
 // Every decision is made by package core; this package only translates it.
 package oryfiber

@@ -6,10 +6,10 @@ import (
 	"github.com/oryguard/oryguard/core"
 )
 
-// SessionKey is the c.Locals key under which the middleware stores the
-// verified *client.Session. It is namespaced by import path so that no
-// application key collides with it; prefer Session to reading it directly.
-const SessionKey = "github.com/oryguard/oryguard/adapters/fiber.session"
+// sessionKey is the c.Locals key under which the middleware stores the
+// verified *client.Session, namespaced by import path so that no
+// application key collides with it. Apps read it with Session.
+const sessionKey = "github.com/oryguard/oryguard/adapters/fiber.session"
 
 // Config configures New.
 type Config struct {
@@ -42,11 +42,11 @@ func Middleware(guard *core.Guard, opts ...core.Option) fiber.Handler {
 // other request is handed to the ErrorHandler, whose result the middleware
 // returns.
 func New(guard *core.Guard, cfg Config) fiber.Handler {
+	route := guard.Route(cfg.Options...)
 	onError := cfg.ErrorHandler
 	if onError == nil {
 		onError = DefaultErrorHandler
 	}
-	route := guard.Route(cfg.Options...)
 	return func(c *fiber.Ctx) error {
 		if cfg.Next != nil && cfg.Next(c) {
 			return c.Next()
@@ -57,27 +57,10 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 			return onError(c, d.Denial)
 		}
 		core.AddHeader(&c.Response().Header, d.Header)
-		c.Locals(SessionKey, d.Session)
+		c.Locals(sessionKey, d.Session)
 		c.SetUserContext(core.ContextWithDecision(c.UserContext(), d))
 		return c.Next()
 	}
-}
-
-// Session returns the session the middleware verified for this request. It
-// reports false when the middleware did not run (or skipped the request),
-// or ran on an optional route without a session. Treat the session as
-// read-only.
-func Session(c *fiber.Ctx) (*client.Session, bool) {
-	s, ok := c.Locals(SessionKey).(*client.Session)
-	return s, ok && s != nil
-}
-
-// SessionError tells why this request has no session: nil when it has one,
-// the *core.Denial on an optional route that ran without one (errors.Is
-// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
-// failed), core.ErrNoSession when the middleware did not run.
-func SessionError(c *fiber.Ctx) error {
-	return core.SessionError(c.UserContext())
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a
@@ -87,6 +70,23 @@ func SessionError(c *fiber.Ctx) error {
 // the rest to it.
 func DefaultErrorHandler(c *fiber.Ctx, err error) error {
 	return write(c, core.Answer(err))
+}
+
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c *fiber.Ctx) (*client.Session, bool) {
+	s, ok := c.Locals(sessionKey).(*client.Session)
+	return s, ok && s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c *fiber.Ctx) error {
+	return core.SessionError(c.UserContext())
 }
 
 // RefreshHandler sends the browser to Ory to re-authenticate
@@ -122,9 +122,10 @@ func request(c *fiber.Ctx) core.Request {
 	return core.RequestFromRaw(&c.Request().Header, c.Request().Host())
 }
 
-// write carries out a denial: headers, status and body. (fasthttp adds no
-// default Content-Type to a redirect's empty body, so the response carries
-// exactly the headers the guard chose, as in the other adapters.)
+// write carries out a decision that ends the request: headers, status and
+// body, on fasthttp's response directly (no Content-Type is added to a
+// redirect's empty body, so the response carries exactly the headers the
+// guard chose, as in the other adapters).
 func write(c *fiber.Ctx, d core.Decision) error {
 	core.AddHeader(&c.Response().Header, d.Header)
 	return c.Status(d.Status).Send(d.Body)

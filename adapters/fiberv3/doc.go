@@ -19,26 +19,32 @@
 // Middleware returns a fiber.Handler for app.Use, a group or a single
 // route; New takes a Config with Fiber's usual Next function to skip the
 // check for some requests. Route policies (core.Optional, core.RequireAAL2,
-// core.MaxAuthAge, core.ForceAPI, core.ForceBrowser) are passed as options.
+// core.MaxAuthAge, core.ForceAPI, core.ForceBrowser, core.Check) are passed
+// as options.
 //
 // An allowed request continues with c.Next() and the session stored twice:
-// in c.Locals under [SessionKey] (read it with [Session]) and in the
-// request's context, Fiber v3's c.Context() (read it with
-// core.SessionFromContext(c.Context())); the middleware derives it from
-// the context it finds, so values earlier middleware put there with
-// c.SetContext stay. A denied request is handed, as a *core.Denial, to
-// Config.ErrorHandler (a fiber.ErrorHandler; nil: DefaultErrorHandler,
-// which writes the guard's standard answer: a 303 to Ory's login flow for
-// browsers, JSON in Ory's error shape for API clients, 429/5xx when Ory
-// fails), and the chain stops there; an error the ErrorHandler returns
-// reaches the app's fiber.Config.ErrorHandler once. [SessionError] tells a
-// handler on an optional route why it has no session.
+// in c.Locals (read it with [Session]) and in the request's context, Fiber
+// v3's c.Context() (read it with core.SessionFromContext(c.Context())); the
+// middleware derives it from the context it finds, so values earlier
+// middleware put there with c.SetContext stay. A denied request is handed,
+// as a *core.Denial, to Config.ErrorHandler (a fiber.ErrorHandler; nil:
+// DefaultErrorHandler, which writes the guard's standard answer: a 303 to
+// Ory's login flow for browsers, JSON in Ory's error shape for API clients,
+// 429/5xx when Ory fails), and the chain stops there; an error the
+// ErrorHandler returns reaches the app's fiber.Config.ErrorHandler once.
+// [SessionError] tells a handler on an optional route why it has no session.
 //
 // The request is read straight from fasthttp (&c.Request().Header), without
 // converting it to a net/http request. Fiber reuses request memory and the
 // fiber.Ctx once a handler returns; the guard copies whatever it keeps, and
 // this package keeps neither the fiber.Ctx nor any request string beyond
 // the call. The guard is asked with c.Context() as its context.
+//
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
 //
 // Every decision is made by package core; this package only translates it.
 package oryfiber

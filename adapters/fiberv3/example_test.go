@@ -1,14 +1,18 @@
 package oryfiber_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/gofiber/fiber/v3"
+	client "github.com/ory/client-go"
 	oryfiber "github.com/oryguard/oryguard/adapters/fiberv3"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -68,4 +72,60 @@ func Example() {
 	// / signed in false: 200 "hello stranger"
 	// /dashboard signed in true: 200 "your dashboard"
 	// /dashboard signed in false: 303 ""
+}
+
+// The config form: a custom error page for browsers, the guard's standard
+// answer for API clients, and an app rule (a verified email) as core.Check.
+func Example_customErrorPage() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("unverified", orytest.ActiveSession("s-1", "ada@example.com")) // no verified address
+	guard, err := core.New(core.Config{OryURL: ory.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	errUnverified := errors.New("verify your email address first")
+	verifiedEmail := core.Check(func(_ context.Context, s *client.Session) error {
+		for _, a := range s.Identity.VerifiableAddresses {
+			if a.Via == "email" && a.Verified {
+				return nil
+			}
+		}
+		return errUnverified
+	})
+	page := func(c fiber.Ctx, err error) error {
+		var d *core.Denial
+		switch {
+		case !errors.As(err, &d) || d.API:
+			return oryfiber.DefaultErrorHandler(c, err) // JSON for API clients
+		case errors.Is(err, errUnverified):
+			c.Type("html")
+			return c.Status(fiber.StatusForbidden).SendString("<p>Please verify your email address.</p>")
+		case errors.Is(err, core.ErrNoSession):
+			c.Type("html")
+			return c.Status(fiber.StatusUnauthorized).SendString(`<a href="` + html.EscapeString(d.Location) + `">Sign in</a>`)
+		}
+		return oryfiber.DefaultErrorHandler(c, err)
+	}
+
+	app := fiber.New()
+	app.Get("/verified", oryfiber.New(guard, oryfiber.Config{ErrorHandler: page, Options: []core.Option{verifiedEmail}}),
+		func(c fiber.Ctx) error { return c.SendString("welcome") })
+
+	for _, h := range [][2]string{{"Accept", "text/html"}, {"Cookie", "ory_kratos_session=unverified"}, {"Accept", "application/json"}} {
+		req := httptest.NewRequest(http.MethodGet, "/verified", nil)
+		req.Header.Set(h[0], h[1])
+		resp, err := app.Test(req, fiber.TestConfig{Timeout: 0})
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.ReplaceAll(string(body), ory.URL, "ORY"))
+	}
+	// Output:
+	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
+	// 403 <p>Please verify your email address.</p>
+	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."}}
 }

@@ -6,10 +6,10 @@ import (
 	"github.com/oryguard/oryguard/core"
 )
 
-// SessionKey is the c.Locals key under which the middleware stores the
-// verified *client.Session. It is namespaced by import path so that no
-// application key collides with it; prefer Session to reading it directly.
-const SessionKey = "github.com/oryguard/oryguard/adapters/fiberv3.session"
+// sessionKey is the c.Locals key under which the middleware stores the
+// verified *client.Session, namespaced by import path so that no
+// application key collides with it. Apps read it with Session.
+const sessionKey = "github.com/oryguard/oryguard/adapters/fiberv3.session"
 
 // Config configures New.
 type Config struct {
@@ -30,42 +30,6 @@ type Config struct {
 	Options []core.Option
 }
 
-// configDefault fills in the defaults of cfg, as Fiber's own middleware
-// do: DefaultErrorHandler when there is no ErrorHandler.
-func configDefault(cfg Config) Config {
-	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = DefaultErrorHandler
-	}
-	return cfg
-}
-
-// New returns the middleware for config. An allowed request continues with
-// c.Next() and the session in both c.Locals and c.Context(); every other
-// request is handed to the ErrorHandler, whose result the middleware
-// returns.
-func New(guard *core.Guard, config Config) fiber.Handler {
-	cfg := configDefault(config)
-	route := guard.Route(cfg.Options...)
-	return func(c fiber.Ctx) error {
-		if cfg.Next != nil && cfg.Next(c) {
-			return c.Next()
-		}
-		req := core.RequestFromRaw(&c.Request().Header, c.Request().Host())
-		ctx := c.Context()
-		d := route.Authenticate(ctx, &req)
-		if !d.Allow {
-			return cfg.ErrorHandler(c, d.Denial)
-		}
-		core.AddHeader(&c.Response().Header, d.Header)
-		// What c.Locals(SessionKey, d.Session) does, without its variadic
-		// argument: called through the Ctx interface, that slice escapes
-		// and cost one allocation per request.
-		c.RequestCtx().SetUserValue(SessionKey, d.Session)
-		c.SetContext(core.ContextWithDecision(ctx, d))
-		return c.Next()
-	}
-}
-
 // Middleware protects the routes it is installed on with the guard under
 // the given route policy (no options: a session is required). It is New
 // without a Next function or an ErrorHandler.
@@ -73,21 +37,34 @@ func Middleware(guard *core.Guard, opts ...core.Option) fiber.Handler {
 	return New(guard, Config{Options: opts})
 }
 
-// Session returns the session the middleware verified for this request. It
-// reports false when the middleware did not run (or skipped the request),
-// or ran on an optional route without a session. Treat the session as
-// read-only.
-func Session(c fiber.Ctx) (*client.Session, bool) {
-	s := fiber.Locals[*client.Session](c, SessionKey)
-	return s, s != nil
-}
-
-// SessionError tells why this request has no session: nil when it has one,
-// the *core.Denial on an optional route that ran without one (errors.Is
-// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
-// failed), core.ErrNoSession when the middleware did not run.
-func SessionError(c fiber.Ctx) error {
-	return core.SessionError(c.Context())
+// New returns the middleware for cfg. An allowed request continues with
+// c.Next() and the session in both c.Locals and c.Context(); every other
+// request is handed to the ErrorHandler, whose result the middleware
+// returns.
+func New(guard *core.Guard, cfg Config) fiber.Handler {
+	route := guard.Route(cfg.Options...)
+	onError := cfg.ErrorHandler
+	if onError == nil {
+		onError = DefaultErrorHandler
+	}
+	return func(c fiber.Ctx) error {
+		if cfg.Next != nil && cfg.Next(c) {
+			return c.Next()
+		}
+		req := request(c)
+		ctx := c.Context()
+		d := route.Authenticate(ctx, &req)
+		if !d.Allow {
+			return onError(c, d.Denial)
+		}
+		core.AddHeader(&c.Response().Header, d.Header)
+		// What c.Locals(sessionKey, d.Session) does, without its variadic
+		// argument: called through the Ctx interface, that slice escapes
+		// and cost one allocation per request.
+		c.RequestCtx().SetUserValue(sessionKey, d.Session)
+		c.SetContext(core.ContextWithDecision(ctx, d))
+		return c.Next()
+	}
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a
@@ -99,12 +76,29 @@ func DefaultErrorHandler(c fiber.Ctx, err error) error {
 	return write(c, core.Answer(err))
 }
 
+// Session returns the session the middleware verified for this request. It
+// reports false when the middleware did not run (or skipped the request),
+// or ran on an optional route without a session. Treat the session as
+// read-only.
+func Session(c fiber.Ctx) (*client.Session, bool) {
+	s := fiber.Locals[*client.Session](c, sessionKey)
+	return s, s != nil
+}
+
+// SessionError tells why this request has no session: nil when it has one,
+// the *core.Denial on an optional route that ran without one (errors.Is
+// core.ErrNoSession: anonymous; core.ErrOryUnavailable and the like: Ory
+// failed), core.ErrNoSession when the middleware did not run.
+func SessionError(c fiber.Ctx) error {
+	return core.SessionError(c.Context())
+}
+
 // RefreshHandler sends the browser to Ory to re-authenticate
 // (refresh=true), then back to the return_to query parameter (same app
 // only) or the app's root.
 func RefreshHandler(guard *core.Guard) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		req := core.RequestFromRaw(&c.Request().Header, c.Request().Host())
+		req := request(c)
 		return write(c, guard.RefreshRedirect(&req))
 	}
 }
@@ -119,9 +113,17 @@ func RefreshHandler(guard *core.Guard) fiber.Handler {
 // out through Ory's API (204). The credential leaves the guard's cache.
 func LogoutHandler(guard *core.Guard) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		req := core.RequestFromRaw(&c.Request().Header, c.Request().Host())
+		req := request(c)
 		return write(c, guard.LogoutRedirect(c.Context(), &req))
 	}
+}
+
+// request is the guard's view of the request, read straight from
+// fasthttp's header (core.RequestFromRaw: no copies, and only the headers
+// the guard needs). Host is the Host header itself, not c.Hostname(), which
+// may follow X-Forwarded-Host.
+func request(c fiber.Ctx) core.Request {
+	return core.RequestFromRaw(&c.Request().Header, c.Request().Host())
 }
 
 // write carries out a decision that ends the request: headers, status and

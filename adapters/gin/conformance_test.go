@@ -11,9 +11,8 @@ import (
 )
 
 // TestConformance runs oryguard's conformance suite (core/conformance)
-// through this adapter: every case of the table, with the session cache off
-// and on. internal/conformance runs the same target (a copy of this one)
-// beside the other adapters and checks that they all answer alike.
+// through this adapter: every row of the table, with the session cache off
+// and on, then hostile input on a real server.
 func TestConformance(t *testing.T) { conformance.Run(t, target{}) }
 
 // target mounts orygin with r.Use in front of a catch-all route.
@@ -26,7 +25,7 @@ func (target) Name() string { return "gin" }
 
 // Protected implements conformance.Target.
 func (target) Protected(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
-	return ginApp(orygin.Middleware(guard, opts...), probe)
+	return conformance.Recorder(protected(orygin.Middleware(guard, opts...), probe))
 }
 
 // ProtectedWithConfig implements conformance.Target.
@@ -37,36 +36,45 @@ func (target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 	}
 	if cfg.ErrorHandler != nil {
 		mc.ErrorHandler = func(c *gin.Context, err error) {
-			if p := cfg.ErrorHandler(err); !p.Default {
+			if p := cfg.ErrorHandler(err); p.Default {
+				orygin.DefaultErrorHandler(c, p.Err)
+			} else {
 				c.Data(p.Status, conformance.PageContentType, p.Body)
-				return
 			}
-			orygin.DefaultErrorHandler(c, err)
 		}
 	}
-	return ginApp(orygin.MiddlewareWithConfig(guard, mc), probe)
+	return conformance.Recorder(protected(orygin.MiddlewareWithConfig(guard, mc), probe))
 }
 
-func ginApp(mw gin.HandlerFunc, probe *conformance.Probe) conformance.Server {
+// Refresh implements conformance.Target.
+func (target) Refresh(guard *core.Guard) conformance.Server {
+	return conformance.Recorder(route(orygin.RefreshHandler(guard)))
+}
+
+// Logout implements conformance.Target.
+func (target) Logout(guard *core.Guard) conformance.Server {
+	return conformance.Recorder(route(orygin.LogoutHandler(guard)))
+}
+
+// Listen implements conformance.Target.
+func (target) Listen(t *testing.T, guard *core.Guard, probe *conformance.Probe) string {
+	return conformance.ListenHTTP(t, protected(orygin.Middleware(guard), probe))
+}
+
+// protected is mw in front of the protected handler on every path.
+func protected(mw gin.HandlerFunc, probe *conformance.Probe) *gin.Engine {
 	r := gin.New()
 	r.Use(mw)
 	r.Any("/*path", func(c *gin.Context) {
 		body := probe.Observe(conformance.Read(orygin.Session(c)), conformance.Read(core.SessionFromContext(c.Request.Context())), orygin.SessionError(c))
 		c.Data(http.StatusOK, conformance.ProtectedContentType, body)
 	})
-	return conformance.Recorder(r)
+	return r
 }
 
-// Refresh implements conformance.Target.
-func (target) Refresh(guard *core.Guard) conformance.Server {
+// route serves every path with h.
+func route(h gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
-	r.Any("/*path", orygin.RefreshHandler(guard))
-	return conformance.Recorder(r)
-}
-
-// Logout implements conformance.Target.
-func (target) Logout(guard *core.Guard) conformance.Server {
-	r := gin.New()
-	r.Any("/*path", orygin.LogoutHandler(guard))
-	return conformance.Recorder(r)
+	r.Any("/*path", h)
+	return r
 }

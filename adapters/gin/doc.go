@@ -43,12 +43,18 @@
 // like).
 //
 // An allowed request reaches the next handler with the session stored twice:
-// in the Gin context under [SessionKey] (read it with [Session]) and in
-// c.Request's context (read it with core.SessionFromContext), so plain
-// net/http code called from a Gin handler sees it too. A denied request is
-// answered by the ErrorHandler (by default a 303 to Ory's login flow for
-// browsers, JSON for API clients, 429/5xx when Ory fails) and the chain is
-// aborted, so no later handler runs.
+// in the Gin context (read it with [Session]) and in c.Request's context
+// (read it with core.SessionFromContext), so plain net/http code called from
+// a Gin handler sees it too. A denied request is answered by the
+// ErrorHandler (by default a 303 to Ory's login flow for browsers, JSON for
+// API clients, 429/5xx when Ory fails) and the chain is aborted, so no later
+// handler runs.
+//
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
 //
 // Every decision is made by package core; this package only translates it.
 package orygin

@@ -1,18 +1,15 @@
 package orygin
 
 import (
-	"errors"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 )
 
-// SessionKey is the gin.Context key under which Middleware stores the
-// verified *client.Session. It is namespaced by import path so that no
-// application key collides with it; prefer Session to reading it directly.
-const SessionKey = "github.com/oryguard/oryguard/adapters/gin.session"
+// sessionKey is the gin.Context key under which the middleware stores the
+// verified *client.Session, namespaced by import path so that no
+// application key collides with it. Apps read it with Session.
+const sessionKey = "github.com/oryguard/oryguard/adapters/gin.session"
 
 // Config configures MiddlewareWithConfig.
 type Config struct {
@@ -61,7 +58,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 			return
 		}
 		core.AddHeader(c.Writer.Header(), d.Header)
-		c.Set(SessionKey, d.Session)
+		c.Set(sessionKey, d.Session)
 		c.Request = core.RequestWithDecision(c.Request, d) // the request copy and the context value in one allocation
 		c.Next()
 	}
@@ -73,23 +70,14 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 // error gets a plain-text 500. Wrap it to render some denials yourself and
 // leave the rest to it.
 func DefaultErrorHandler(c *gin.Context, err error) {
-	var d *core.Denial
-	if !errors.As(err, &d) || d == nil {
-		c.Header("X-Content-Type-Options", "nosniff")
-		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
-		c.Abort()
-		return
-	}
-	core.AddHeader(c.Writer.Header(), d.Header())
-	c.AbortWithStatus(d.Status)
-	_, _ = c.Writer.Write(d.Body())
+	write(c, core.Answer(err))
 }
 
 // Session returns the session Middleware verified for this request. It
 // reports false when the middleware did not run, or ran on an optional
 // route without a session. Treat the session as read-only.
 func Session(c *gin.Context) (*client.Session, bool) {
-	v, _ := c.Get(SessionKey)
+	v, _ := c.Get(sessionKey)
 	s, ok := v.(*client.Session)
 	return s, ok && s != nil
 }
@@ -127,8 +115,9 @@ func LogoutHandler(guard *core.Guard) gin.HandlerFunc {
 	}
 }
 
-// write carries out a denial: headers, status and body, then aborts the
-// chain (writing a response alone does not stop later Gin handlers).
+// write carries out a decision that ends the request: headers, status and
+// body, then aborts the chain (writing a response alone does not stop
+// later Gin handlers).
 func write(c *gin.Context, d core.Decision) {
 	core.AddHeader(c.Writer.Header(), d.Header)
 	c.AbortWithStatus(d.Status)

@@ -10,12 +10,11 @@ import (
 )
 
 // TestConformance runs oryguard's conformance suite (core/conformance)
-// through this adapter: every case of the table, with the session cache off
-// and on. internal/conformance runs the same target (a copy of this one)
-// beside the other adapters and checks that they all answer alike.
+// through this adapter: every row of the table, with the session cache off
+// and on, then hostile input on a real server.
 func TestConformance(t *testing.T) { conformance.Run(t, target{}) }
 
-// target mounts oryhttp on a plain http.Handler.
+// target mounts oryhttp in front of a plain http.Handler.
 type target struct{}
 
 // Name implements conformance.Target.
@@ -23,7 +22,7 @@ func (target) Name() string { return "net/http" }
 
 // Protected implements conformance.Target.
 func (target) Protected(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
-	return conformance.Recorder(oryhttp.Middleware(guard, opts...)(netHTTPHandler(probe)))
+	return conformance.Recorder(protected(oryhttp.Middleware(guard, opts...), probe))
 }
 
 // ProtectedWithConfig implements conformance.Target.
@@ -34,24 +33,14 @@ func (target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 	}
 	if cfg.ErrorHandler != nil {
 		mc.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			if p := cfg.ErrorHandler(err); !p.Default {
+			if p := cfg.ErrorHandler(err); p.Default {
+				oryhttp.DefaultErrorHandler(w, r, p.Err)
+			} else {
 				p.Write(w)
-				return
 			}
-			oryhttp.DefaultErrorHandler(w, r, err)
 		}
 	}
-	return conformance.Recorder(oryhttp.MiddlewareWithConfig(guard, mc)(netHTTPHandler(probe)))
-}
-
-func netHTTPHandler(probe *conformance.Probe) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		body := probe.Observe(conformance.Read(oryhttp.Session(ctx)), conformance.Read(core.SessionFromContext(ctx)), oryhttp.SessionError(ctx))
-		w.Header().Set("Content-Type", conformance.ProtectedContentType)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
-	})
+	return conformance.Recorder(protected(oryhttp.MiddlewareWithConfig(guard, mc), probe))
 }
 
 // Refresh implements conformance.Target.
@@ -62,4 +51,20 @@ func (target) Refresh(guard *core.Guard) conformance.Server {
 // Logout implements conformance.Target.
 func (target) Logout(guard *core.Guard) conformance.Server {
 	return conformance.Recorder(oryhttp.LogoutHandler(guard))
+}
+
+// Listen implements conformance.Target.
+func (target) Listen(t *testing.T, guard *core.Guard, probe *conformance.Probe) string {
+	return conformance.ListenHTTP(t, protected(oryhttp.Middleware(guard), probe))
+}
+
+// protected is mw in front of the protected handler.
+func protected(mw func(http.Handler) http.Handler, probe *conformance.Probe) http.Handler {
+	return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		body := probe.Observe(conformance.Read(oryhttp.Session(ctx)), conformance.Read(core.SessionFromContext(ctx)), oryhttp.SessionError(ctx))
+		w.Header().Set("Content-Type", conformance.ProtectedContentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}))
 }

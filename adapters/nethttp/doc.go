@@ -35,5 +35,11 @@
 // visitor (core.ErrNoSession) from Ory failing (core.ErrOryUnavailable and
 // the like).
 //
+// core.Check adds a rule of the app's own that a verified session must
+// pass (a verified email address, a role in metadata_public): its error
+// denies the request with a *core.Denial that unwraps to core.ErrForbidden
+// and to that error, so the ErrorHandler can tell it apart with errors.Is
+// (Example_customErrorPage); the standard answer is a 403.
+//
 // Every decision is made by package core; this package only translates it.
 package oryhttp

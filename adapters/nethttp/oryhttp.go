@@ -2,7 +2,6 @@ package oryhttp
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	client "github.com/ory/client-go"
@@ -64,16 +63,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 // API clients, 429/5xx when Ory fails). Any other error gets a plain-text
 // 500. Wrap it to render some denials yourself and leave the rest to it.
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
-	var d *core.Denial
-	if !errors.As(err, &d) || d == nil {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
-	core.AddHeader(w.Header(), d.Header())
-	w.WriteHeader(d.Status)
-	if body := d.Body(); len(body) > 0 {
-		_, _ = w.Write(body)
-	}
+	write(w, core.Answer(err))
 }
 
 // Session returns the session the middleware verified for the request
@@ -99,7 +89,7 @@ func SessionError(ctx context.Context) error {
 func RefreshHandler(guard *core.Guard) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := core.RequestFromHTTP(r)
-		Write(w, guard.RefreshRedirect(&req))
+		write(w, guard.RefreshRedirect(&req))
 	})
 }
 
@@ -113,12 +103,13 @@ func RefreshHandler(guard *core.Guard) http.Handler {
 func LogoutHandler(guard *core.Guard) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := core.RequestFromHTTP(r)
-		Write(w, guard.LogoutRedirect(r.Context(), &req))
+		write(w, guard.LogoutRedirect(r.Context(), &req))
 	})
 }
 
-// Write carries out a denial on w: headers, status and body.
-func Write(w http.ResponseWriter, d core.Decision) {
+// write carries out a decision that ends the request: headers, status and
+// body.
+func write(w http.ResponseWriter, d core.Decision) {
 	core.AddHeader(w.Header(), d.Header)
 	w.WriteHeader(d.Status)
 	if len(d.Body) > 0 {

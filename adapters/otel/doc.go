@@ -26,6 +26,9 @@
 //   - oryguard.cache.entries (observable gauge): sessions in the caches of
 //     the guards the Observer is attached to.
 //
+// Only the whoami span's trace context (traceparent) reaches Ory: never the
+// incoming request's tracestate, nor its baggage unless WithBaggage is given.
+//
 // Traces: a whoami call makes a client span named "GET /sessions/whoami",
 // a child of the span in the request's context, with OpenTelemetry's HTTP
 // client attributes (http.request.method, server.address, server.port,

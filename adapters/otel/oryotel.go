@@ -13,6 +13,7 @@ import (
 	"github.com/oryguard/oryguard/core"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -57,9 +58,10 @@ var whoamiBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0
 // Build it with New and set it as core.Config.Observer; one Observer may
 // serve several guards. It is safe for concurrent use.
 type Observer struct {
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
-	ids    bool
+	tracer  trace.Tracer
+	prop    propagation.TextMapPropagator
+	ids     bool
+	baggage bool
 
 	whoami   metric.Float64Histogram
 	inFlight metric.Int64UpDownCounter
@@ -91,10 +93,11 @@ type paddedCount struct {
 }
 
 type config struct {
-	mp   metric.MeterProvider
-	tp   trace.TracerProvider
-	prop propagation.TextMapPropagator
-	ids  bool
+	mp      metric.MeterProvider
+	tp      trace.TracerProvider
+	prop    propagation.TextMapPropagator
+	ids     bool
+	baggage bool
 }
 
 // Option configures New.
@@ -126,7 +129,10 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithPropagators sets the propagators that put the whoami span's context
 // (traceparent) on the request to Ory. The default is the global one
-// (otel.GetTextMapPropagator) at the time of each call.
+// (otel.GetTextMapPropagator) at the time of each call. Whatever they are,
+// they only ever see the whoami span's trace and span IDs and its sampled
+// flag: the incoming request's tracestate and baggage are not theirs to
+// forward (see WithBaggage).
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
@@ -141,6 +147,16 @@ func WithPropagators(p propagation.TextMapPropagator) Option {
 // credential or identity trait is ever recorded.
 func WithSessionIDs() Option {
 	return optionFunc(func(c *config) { c.ids = true })
+}
+
+// WithBaggage forwards the request context's OpenTelemetry baggage to Ory
+// through the propagators (the W3C baggage header if they include
+// propagation.Baggage). Off by default: baggage usually comes from the
+// client that called the app, and nothing of the incoming request but the
+// credential should reach Ory unless the app chooses so. Turn it on only
+// when the app sets or vets the baggage in its contexts itself.
+func WithBaggage() Option {
+	return optionFunc(func(c *config) { c.baggage = true })
 }
 
 // New returns an Observer on the global providers unless options give
@@ -160,9 +176,10 @@ func New(opts ...Option) *Observer {
 		c.tp = otel.GetTracerProvider()
 	}
 	o := &Observer{
-		tracer: c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
-		prop:   c.prop,
-		ids:    c.ids,
+		tracer:  c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
+		prop:    c.prop,
+		ids:     c.ids,
+		baggage: c.baggage,
 	}
 	for i := range o.decisionOpts {
 		o.decisionOpts[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(OutcomeKey.String(core.Outcome(i).String())))}
@@ -295,13 +312,25 @@ func (o *Observer) WhoamiDone(ctx context.Context, w core.WhoamiCall) {
 }
 
 // InjectHeaders implements core.Observer: the propagators write the whoami
-// span's context (traceparent, tracestate, baggage) into h.
+// span's trace context (traceparent) into h, and nothing else of ctx. The
+// span's tracestate is left out, as it is inherited from the incoming
+// request's (a client's choice, not the app's), and so is the baggage
+// unless WithBaggage was given.
 func (o *Observer) InjectHeaders(ctx context.Context, h http.Header) {
 	p := o.prop
 	if p == nil {
 		p = otel.GetTextMapPropagator()
 	}
-	p.Inject(ctx, propagation.HeaderCarrier(h))
+	out := context.Background()
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		out = trace.ContextWithSpanContext(out, sc.WithTraceState(trace.TraceState{}))
+	}
+	if o.baggage {
+		if b := baggage.FromContext(ctx); b.Len() > 0 {
+			out = baggage.ContextWithBaggage(out, b)
+		}
+	}
+	p.Inject(out, propagation.HeaderCarrier(h))
 }
 
 // failure is the error.type of a call that failed, or "". Answers about the

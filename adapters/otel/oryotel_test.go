@@ -448,6 +448,66 @@ func TestWhoamiSpanJoinsRequestTrace(t *testing.T) {
 	}
 }
 
+// The client's baggage and tracestate never reach Ory: only the whoami
+// span's traceparent does, and baggage only when the app opts in.
+func TestClientBaggageAndTraceStateStayHome(t *testing.T) {
+	const (
+		foreignParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		foreignState  = "attacker=c2VjcmV0,vendor=forwarded"
+		clientBaggage = "user.email=victim%40example.com,tenant=acme"
+	)
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	tests := []struct {
+		name        string
+		opts        []oryotel.Option
+		wantBaggage bool
+	}{
+		{"default", nil, false},
+		{"WithBaggage", []oryotel.Option{oryotel.WithBaggage()}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil, append([]oryotel.Option{oryotel.WithPropagators(prop)}, tc.opts...)...)
+			// What a server instrumentation (otelhttp) does with the
+			// incoming request: extract, then start the server span.
+			in := http.Header{}
+			in.Set("Traceparent", foreignParent)
+			in.Set("Tracestate", foreignState)
+			in.Set("Baggage", clientBaggage)
+			ctx := prop.Extract(context.Background(), propagation.HeaderCarrier(in))
+			ctx, parent := r.tp.Tracer("app").Start(ctx, "GET /p", trace.WithSpanKind(trace.SpanKindServer))
+			if d := r.guard.Route().Authenticate(ctx, cookieReq(goodCookie)); !d.Allow {
+				t.Fatalf("denied: %d", d.Status)
+			}
+			parent.End()
+			if parent.SpanContext().TraceState().Len() == 0 {
+				t.Fatal("the server span did not inherit the client's tracestate (the test proves nothing)")
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.headers) != 1 {
+				t.Fatalf("%d requests reached Ory, want 1", len(r.headers))
+			}
+			h := r.headers[0]
+			spans := r.spans.Ended()
+			wantTP := fmt.Sprintf("00-%s-%s-01", parent.SpanContext().TraceID(), spans[0].SpanContext().SpanID())
+			if got := h.Get("Traceparent"); got != wantTP {
+				t.Errorf("Ory got traceparent %q, want the whoami span's %q", got, wantTP)
+			}
+			if got := h.Values("Tracestate"); len(got) != 0 {
+				t.Errorf("Ory got the client's tracestate %q", got)
+			}
+			got := h.Get("Baggage")
+			switch {
+			case !tc.wantBaggage && got != "":
+				t.Errorf("Ory got the client's baggage %q without WithBaggage", got)
+			case tc.wantBaggage && (!strings.Contains(got, "tenant=acme") || !strings.Contains(got, "user.email=")):
+				t.Errorf("Ory got baggage %q with WithBaggage, want the context's %q", got, clientBaggage)
+			}
+		})
+	}
+}
+
 func TestFailedCallSpanStatus(t *testing.T) {
 	r := newRig(t, nil)
 	r.ory.Reply(otherValue, orytest.Reply{Status: 502})

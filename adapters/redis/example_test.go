@@ -22,7 +22,7 @@ func ExampleNew() {
 	}
 	defer mr.Close()
 
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 	defer rdb.Close()
 	tier, err := oryredis.New(oryredis.Config{
 		Client:  rdb,

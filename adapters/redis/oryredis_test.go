@@ -50,8 +50,14 @@ type instance struct {
 
 func newInstance(t *testing.T, addr, ory string, secrets ...string) *instance {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
+	return newInstanceOn(t, rdb, ory, secrets...)
+}
+
+// newInstanceOn is an instance of the app on the Redis rdb talks to.
+func newInstanceOn(t *testing.T, rdb redis.UniversalClient, ory string, secrets ...string) *instance {
+	t.Helper()
 	l := &logs{}
 	tier, err := oryredis.New(oryredis.Config{
 		Client: rdb, Secrets: secrets, Timeout: 200 * time.Millisecond,
@@ -127,8 +133,15 @@ func TestNewSaysWhatToSet(t *testing.T) {
 	}
 }
 
+// Two instances share an answer and forget it together, on a single
+// redis-server and on a Redis Cluster.
 func TestFleetSharesAndForgets(t *testing.T) {
-	rs := redistest.StartT(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) { fleetSharesAndForgets(t, b.client(t)) })
+	}
+}
+
+func fleetSharesAndForgets(t *testing.T, rdb redis.UniversalClient) {
 	tests := []struct {
 		name   string
 		forget func(a *instance) error
@@ -142,11 +155,12 @@ func TestFleetSharesAndForgets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			flushAll(t, rdb) // the last subtest's deletion markers
 			ory := orytest.NewServer()
 			defer ory.Close()
 			cookie := "ory_kratos_session=c1"
 			ory.Reply("c1", orytest.Reply{Body: session(t, "s1")})
-			a, b := newInstance(t, rs.Addr, ory.URL, secret1), newInstance(t, rs.Addr, ory.URL, secret1)
+			a, b := newInstanceOn(t, rdb, ory.URL, secret1), newInstanceOn(t, rdb, ory.URL, secret1)
 			native := tc.forget == nil
 			check := func(in *instance) bool { return in.allowed(cookie) }
 			if native {
@@ -273,7 +287,7 @@ func TestTamperedOrForeignValueIsAMiss(t *testing.T) {
 
 func keyBytes(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := hex.DecodeString(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:"))
+	b, err := hex.DecodeString(strings.Trim(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:"), "{}"))
 	if err != nil {
 		t.Fatal(err)
 	}

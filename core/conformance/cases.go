@@ -41,40 +41,40 @@ const (
 	customDomain = "auth.example.com" // where Ory's redirect_browser_to points (an Ory Network custom domain)
 )
 
-// Cases is the conformance table: the guard's answers (this file), the
-// attacks of security round 2 (cases_round2.go), and the config form's
-// error handler, skipping and app checks (denials.go).
-func Cases() []Case {
-	return append(append(answerCases(), round2Cases()...), denialCases()...)
+// table is the conformance table: the guard's answers (this file), attacks
+// on the guard (attacks.go), and the config form's error handler, skipping
+// and app checks (denials.go).
+func table() []tableCase {
+	return append(append(answerCases(), attackCases()...), denialCases()...)
 }
 
-func answerCases() []Case {
-	return []Case{
+func answerCases() []tableCase {
+	return []tableCase{
 		// --- no credential --------------------------------------------------
 		{
 			Name:    "no credential/browser",
 			Request: get("/dashboard", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/dashboard") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 		{
 			Name:    "no credential/API (Accept JSON)",
 			Request: get("/dashboard", acceptJSON),
-			Want:    func(e *Env) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
 		},
 		{
 			Name:    "no credential/API (JSON body, no Accept)",
 			Request: post("/api/items", "application/json", `{"name":"x"}`),
-			Want:    func(e *Env) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
 		},
 		{
 			Name:    "no credential/browser POST gets 303 and the handler does not run",
 			Request: post("/dashboard", "application/x-www-form-urlencoded", "a=1", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/dashboard") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 		{
 			Name:    "oversized session cookie is no credential (Ory not asked)",
 			Request: get("/dashboard", browser, rawCookie(kratosCookie+"="+strings.Repeat("a", core.MaxCredentialLength+1))),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/dashboard") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 
 		// --- valid credentials ---------------------------------------------
@@ -82,7 +82,7 @@ func answerCases() []Case {
 			Name:    "valid cookie ory_kratos_session",
 			Setup:   session("cookie", active("s-cookie", "ada@example.com")),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "cookie")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-cookie", "ada@example.com", whoamiCookie(kratosCookie+"="+e.Cred("cookie")))
 			},
 		},
@@ -90,7 +90,7 @@ func answerCases() []Case {
 			Name:    "valid cookie ory_session_<slug>",
 			Setup:   session("network", active("s-network", "bo@example.com")),
 			Request: get("/dashboard", browser, cookie(networkCookie, "network")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-network", "bo@example.com", whoamiCookie(networkCookie+"="+e.Cred("network")))
 			},
 		},
@@ -98,7 +98,7 @@ func answerCases() []Case {
 			Name:    "valid X-Session-Token",
 			Setup:   session("token", active("s-token", "cy@example.com")),
 			Request: get("/api/me", header("X-Session-Token", "token")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-token", "cy@example.com", whoamiToken(e.Cred("token")))
 			},
 		},
@@ -108,40 +108,55 @@ func answerCases() []Case {
 			Name:    "valid Authorization Bearer",
 			Setup:   session("bearer", active("s-bearer", "di@example.com")),
 			Request: get("/api/me", bearerToken("bearer")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-bearer", "di@example.com", whoamiToken(e.Cred("bearer")))
 			},
 		},
 		{
 			Name:  "extra app cookies never reach Ory",
 			Setup: session("extra", active("s-extra", "ed@example.com")),
-			Request: func(e *Env) *http.Request {
+			Request: func(e *caseEnv) *http.Request {
 				return get("/dashboard", browser, rawCookie(
 					"theme=dark; "+kratosCookie+"="+e.Cred("extra")+"; csrf_token_8a1b=Zm9vYmFy; _ga=GA1.2.1234.5678"))(e)
 			},
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-extra", "ed@example.com", whoamiCookie(kratosCookie+"="+e.Cred("extra")))
 			},
 		},
 		{
 			Name:  "session cookie in a second Cookie header",
 			Setup: session("second", active("s-second", "fa@example.com")),
-			Request: func(e *Env) *http.Request {
+			Request: func(e *caseEnv) *http.Request {
 				return get("/dashboard", browser, rawCookie("theme=dark"), rawCookie(kratosCookie+"="+e.Cred("second")))(e)
 			},
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-second", "fa@example.com", whoamiCookie(kratosCookie+"="+e.Cred("second")))
 			},
 		},
 		{
+			// Two cookies with the session cookie's name (one per domain or
+			// path after session.cookie.domain changed): Kratos uses the
+			// first it can decode, and its login flow sends a browser with a
+			// valid session straight back, so treating them as no
+			// credential would loop between the app and Ory.
+			Name:  "duplicate session cookies all reach Ory, which chooses",
+			Setup: session("dup-first", active("s-first", "dup@example.com")),
+			Request: func(e *caseEnv) *http.Request {
+				return get("/dashboard", browser, rawCookie(kratosCookie+"="+e.Cred("dup-first")+"; "+kratosCookie+"="+e.Cred("dup-stale")))(e)
+			},
+			Want: func(e *caseEnv) Outcome {
+				return allowed("s-first", "dup@example.com", whoamiCookie(kratosCookie+"="+e.Cred("dup-first")+"; "+kratosCookie+"="+e.Cred("dup-stale")))
+			},
+		},
+		{
 			Name: "Set-Cookie from whoami is passed on (session cookies only)",
-			Setup: func(e *Env) {
+			Setup: func(e *caseEnv) {
 				replySession(e, "extend", active("s-extend", "gu@example.com"), http.Header{"Set-Cookie": {
 					extendedCookie(e), "tracking=1; Path=/",
 				}})
 			},
 			Request: get("/dashboard", browser, cookie(kratosCookie, "extend")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				o := allowed("s-extend", "gu@example.com", whoamiCookie(kratosCookie+"="+e.Cred("extend")))
 				o.SetCookie = []string{extendedCookie(e)}
 				o.CacheControl = private // never stored by a shared cache
@@ -153,12 +168,12 @@ func answerCases() []Case {
 			// the cache on, the second request is answered from the cache (no
 			// whoami call, so no Set-Cookie to pass on).
 			Name: "same credential twice (whoami calls depend on the cache)",
-			Setup: func(e *Env) {
+			Setup: func(e *caseEnv) {
 				replySession(e, "twice", active("s-twice", "ha@example.com"), http.Header{"Set-Cookie": {extendedCookie(e)}})
 			},
 			Request: get("/dashboard", browser, cookie(kratosCookie, "twice")),
 			Repeat:  2,
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				call := whoamiCookie(kratosCookie + "=" + e.Cred("twice"))
 				o := allowed("s-twice", "ha@example.com", call, call)
 				o.HandlerRuns = 2
@@ -177,14 +192,14 @@ func answerCases() []Case {
 		{
 			Name:    "unknown cookie (Ory 401)/browser",
 			Request: get("/dashboard", browser, cookie(kratosCookie, "unknown")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "/dashboard").with(whoamiCookie(kratosCookie + "=" + e.Cred("unknown")))
 			},
 		},
 		{
 			Name:    "unknown token (Ory 401)/API",
 			Request: get("/api/me", header("X-Session-Token", "unknown")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(401, "", reasonNoSession, "").with(whoamiToken(e.Cred("unknown")))
 			},
 		},
@@ -192,7 +207,7 @@ func answerCases() []Case {
 			Name:    "inactive session/browser",
 			Setup:   session("inactive", modified(active("s-inactive", "ia@example.com"), func(s *client.Session) { s.Active = ptr(false) })),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "inactive")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "/dashboard").with(whoamiCookie(kratosCookie + "=" + e.Cred("inactive")))
 			},
 		},
@@ -200,7 +215,7 @@ func answerCases() []Case {
 			Name:    "inactive session/API",
 			Setup:   session("inactive-api", modified(active("s-inactive", "ia@example.com"), func(s *client.Session) { s.Active = ptr(false) })),
 			Request: get("/api/me", header("X-Session-Token", "inactive-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(401, "", reasonNoSession, "").with(whoamiToken(e.Cred("inactive-api")))
 			},
 		},
@@ -210,7 +225,7 @@ func answerCases() []Case {
 				s.ExpiresAt = ptr(time.Now().Add(-time.Minute))
 			})),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "expired")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "/dashboard").with(whoamiCookie(kratosCookie + "=" + e.Cred("expired")))
 			},
 		},
@@ -220,7 +235,7 @@ func answerCases() []Case {
 				s.ExpiresAt = ptr(time.Now().Add(-time.Minute))
 			})),
 			Request: get("/api/me", bearerToken("expired-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(401, "", reasonNoSession, "").with(whoamiToken(e.Cred("expired-api")))
 			},
 		},
@@ -230,7 +245,7 @@ func answerCases() []Case {
 				s.Identity.State = ptr("inactive")
 			})),
 			Request: get("/api/me", header("X-Session-Token", "banned")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(401, "", reasonNoSession, "").with(whoamiToken(e.Cred("banned")))
 			},
 		},
@@ -241,7 +256,7 @@ func answerCases() []Case {
 			Config:  allowCustomDomain,
 			Setup:   aal2FromOry("aal2"),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "aal2")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				o := toLogin(e, "aal", "aal2", "return_to", "/dashboard").with(whoamiCookie(kratosCookie + "=" + e.Cred("aal2")))
 				o.Location.Scheme, o.Location.Host = "https", customDomain
 				return o
@@ -252,7 +267,7 @@ func answerCases() []Case {
 			Config:  allowCustomDomain,
 			Setup:   aal2FromOry("aal2-api"),
 			Request: get("/api/me", header("X-Session-Token", "aal2-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(403, "session_aal2_required", reasonAAL2,
 					"https://"+customDomain+loginFlow+"?aal=aal2&return_to=%2Fapi%2Fme").with(whoamiToken(e.Cred("aal2-api")))
 			},
@@ -264,7 +279,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.Optional()},
 			Setup:   session("optional", active("s-optional", "op@example.com")),
 			Request: get("/home", browser, cookie(kratosCookie, "optional")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-optional", "op@example.com", whoamiCookie(kratosCookie+"="+e.Cred("optional")))
 			},
 		},
@@ -272,13 +287,13 @@ func answerCases() []Case {
 			Name:    "Optional/without credential",
 			Options: []core.Option{core.Optional()},
 			Request: get("/home", browser),
-			Want:    func(e *Env) Outcome { return anonymous(why("ErrNoSession", false)) },
+			Want:    func(e *caseEnv) Outcome { return anonymous(why("ErrNoSession", false)) },
 		},
 		{
 			Name:    "Optional/unknown cookie",
 			Options: []core.Option{core.Optional()},
 			Request: get("/home", acceptJSON, cookie(kratosCookie, "optional-unknown")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return anonymous(why("ErrNoSession", true), whoamiCookie(kratosCookie+"="+e.Cred("optional-unknown")))
 			},
 		},
@@ -287,7 +302,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.Optional()},
 			Setup:   replyAll(orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500}}`)}),
 			Request: get("/home", browser, cookie(kratosCookie, "optional-500")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return anonymous(why("ErrOryUnavailable", false), whoamiCookie(kratosCookie+"="+e.Cred("optional-500")))
 			},
 		},
@@ -296,7 +311,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.Optional()},
 			Setup:   replyAll(rateLimited()),
 			Request: get("/home", browser, cookie(kratosCookie, "optional-429")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return anonymous(why("ErrRateLimited", false), whoamiCookie(kratosCookie+"="+e.Cred("optional-429")))
 			},
 		},
@@ -305,7 +320,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.RequireAAL2()},
 			Setup:   session("aal1", active("s-aal1", "al@example.com")),
 			Request: get("/admin?tab=keys", browser, cookie(kratosCookie, "aal1")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "aal", "aal2", "return_to", "/admin?tab=keys").with(whoamiCookie(kratosCookie + "=" + e.Cred("aal1")))
 			},
 		},
@@ -314,7 +329,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.RequireAAL2()},
 			Setup:   session("aal1-api", active("s-aal1", "al@example.com")),
 			Request: get("/api/admin", header("X-Session-Token", "aal1-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(403, "session_aal2_required", reasonAAL2,
 					e.OryURL+loginFlow+"?aal=aal2&return_to=%2Fapi%2Fadmin").with(whoamiToken(e.Cred("aal1-api")))
 			},
@@ -326,7 +341,7 @@ func answerCases() []Case {
 				s.AuthenticatorAssuranceLevel = ptr(client.AUTHENTICATORASSURANCELEVEL_AAL2)
 			})),
 			Request: get("/admin", browser, cookie(kratosCookie, "aal2-ok")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-aal2", "mf@example.com", whoamiCookie(kratosCookie+"="+e.Cred("aal2-ok")))
 			},
 		},
@@ -335,7 +350,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.MaxAuthAge(time.Hour)},
 			Setup:   session("old", authenticatedAgo(active("s-old", "ol@example.com"), 2*time.Hour)),
 			Request: get("/settings", browser, cookie(kratosCookie, "old")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "refresh", "true", "return_to", "/settings").with(whoamiCookie(kratosCookie + "=" + e.Cred("old")))
 			},
 		},
@@ -344,7 +359,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.MaxAuthAge(time.Hour)},
 			Setup:   session("old-api", authenticatedAgo(active("s-old", "ol@example.com"), 2*time.Hour)),
 			Request: get("/api/settings", header("X-Session-Token", "old-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(403, "session_refresh_required", reasonRefresh,
 					e.OryURL+loginFlow+"?refresh=true&return_to=%2Fapi%2Fsettings").with(whoamiToken(e.Cred("old-api")))
 			},
@@ -354,7 +369,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.MaxAuthAge(time.Hour)},
 			Setup:   session("recent", active("s-recent", "re@example.com")),
 			Request: get("/settings", browser, cookie(kratosCookie, "recent")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-recent", "re@example.com", whoamiCookie(kratosCookie+"="+e.Cred("recent")))
 			},
 		},
@@ -363,7 +378,7 @@ func answerCases() []Case {
 			Options: []core.Option{core.RequireAAL2(), core.MaxAuthAge(time.Hour)},
 			Setup:   session("both", authenticatedAgo(active("s-both", "bt@example.com"), 2*time.Hour)),
 			Request: get("/admin", browser, cookie(kratosCookie, "both")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "aal", "aal2", "refresh", "true", "return_to", "/admin").with(whoamiCookie(kratosCookie + "=" + e.Cred("both")))
 			},
 		},
@@ -371,19 +386,19 @@ func answerCases() []Case {
 			Name:    "ForceAPI/browser without credential",
 			Options: []core.Option{core.ForceAPI()},
 			Request: get("/dashboard", browser),
-			Want:    func(e *Env) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
 		},
 		{
 			Name:    "ForceBrowser/JSON client without credential",
 			Options: []core.Option{core.ForceBrowser()},
 			Request: get("/dashboard", acceptJSON),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/dashboard") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 		{
 			Name:    "ForceBrowser/unknown token",
 			Options: []core.Option{core.ForceBrowser()},
 			Request: get("/dashboard", header("X-Session-Token", "force-browser")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "/dashboard").with(whoamiToken(e.Cred("force-browser")))
 			},
 		},
@@ -393,7 +408,7 @@ func answerCases() []Case {
 			Name:    "Ory 429 with Retry-After/browser",
 			Setup:   replyAll(rateLimited()),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "limited")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				o := browserError(429, reasonRateLimited).with(whoamiCookie(kratosCookie + "=" + e.Cred("limited")))
 				o.RetryAfter = "7"
 				return o
@@ -403,7 +418,7 @@ func answerCases() []Case {
 			Name:    "Ory 429 with Retry-After/API",
 			Setup:   replyAll(rateLimited()),
 			Request: get("/api/me", header("X-Session-Token", "limited-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				o := apiError(429, "", reasonRateLimited, "").with(whoamiToken(e.Cred("limited-api")))
 				o.RetryAfter = "7"
 				return o
@@ -413,7 +428,7 @@ func answerCases() []Case {
 			Name:    "Ory 500/browser",
 			Setup:   replyAll(orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500,"status":"Internal Server Error"}}`)}),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "ory500")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return browserError(502, reasonUnavailable).with(whoamiCookie(kratosCookie + "=" + e.Cred("ory500")))
 			},
 		},
@@ -421,32 +436,32 @@ func answerCases() []Case {
 			Name:    "Ory 500/API",
 			Setup:   replyAll(orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500,"status":"Internal Server Error"}}`)}),
 			Request: get("/api/me", header("X-Session-Token", "ory500-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(502, "", reasonUnavailable, "").with(whoamiToken(e.Cred("ory500-api")))
 			},
 		},
 		{
 			Name:    "Ory unreachable (closed port)",
-			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
 			Request: get("/dashboard", browser, cookie(kratosCookie, "unreachable")),
-			Want:    func(e *Env) Outcome { return browserError(502, reasonUnavailable) },
+			Want:    func(e *caseEnv) Outcome { return browserError(502, reasonUnavailable) },
 		},
 		{
 			Name:    "Ory timeout (fake hangs, guard Timeout 200ms)",
-			Config:  func(e *Env, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
 			Setup:   replyAll(orytest.Reply{Hang: true}),
 			Request: get("/api/me", header("X-Session-Token", "hang")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(504, "", reasonTimeout, "").with(whoamiToken(e.Cred("hang")))
 			},
 		},
 		{
 			Name: "Ory answer cut short",
-			Setup: func(e *Env) {
+			Setup: func(e *caseEnv) {
 				replySessionWith(e, "truncated", active("s-truncated", "tr@example.com"), orytest.Reply{Truncate: true})
 			},
 			Request: get("/dashboard", browser, cookie(kratosCookie, "truncated")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return browserError(502, reasonUnavailable).with(whoamiCookie(kratosCookie + "=" + e.Cred("truncated")))
 			},
 		},
@@ -454,7 +469,7 @@ func answerCases() []Case {
 			Name:    "garbage 200 body",
 			Setup:   replyAll(orytest.Reply{Body: []byte("<html>maintenance</html>")}),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "garbage")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return browserError(502, reasonUnavailable).with(whoamiCookie(kratosCookie + "=" + e.Cred("garbage")))
 			},
 		},
@@ -462,7 +477,7 @@ func answerCases() []Case {
 			Name:    "200 JSON that is not a session",
 			Setup:   replyAll(orytest.Reply{Body: []byte(`{"status":"ok"}`)}),
 			Request: get("/api/me", header("X-Session-Token", "not-a-session")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(502, "", reasonUnavailable, "").with(whoamiToken(e.Cred("not-a-session")))
 			},
 		},
@@ -471,51 +486,51 @@ func answerCases() []Case {
 		{
 			Name:    "return_to keeps an encoded path and query exactly",
 			Request: get("/a%20b/c%2Fd?x=1&y=%2F&z=%E2%9C%93", browser),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "/a%20b/c%2Fd?x=1&y=%2F&z=%E2%9C%93")
 			},
 		},
 		{
 			Name:    "return_to is absolute with AppURL",
-			Config:  func(e *Env, cfg *core.Config) { cfg.AppURL = "https://app.example.com/base/" },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.AppURL = "https://app.example.com/base/" },
 			Request: get("/a%20b/c?x=1&y=%2F", browser),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return toLogin(e, "return_to", "https://app.example.com/base/a%20b/c?x=1&y=%2F")
 			},
 		},
 		{
 			Name:    "return_to never points at another host",
 			Request: get("//evil.example/phish?x=1", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/") },
 		},
 
 		// --- refresh handler ------------------------------------------------
 		{
 			Name:    "refresh/return_to",
-			Handler: Refresh,
+			Handler: mountRefresh,
 			Request: get("/refresh-session?return_to=%2Fsettings%3Ftab%3D2", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "refresh", "true", "return_to", "/settings?tab=2") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "refresh", "true", "return_to", "/settings?tab=2") },
 		},
 		{
 			Name:    "refresh/foreign return_to",
-			Handler: Refresh,
+			Handler: mountRefresh,
 			Request: get("/refresh-session?return_to=https%3A%2F%2Fevil.example%2F", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "refresh", "true", "return_to", "/") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "refresh", "true", "return_to", "/") },
 		},
 		{
 			Name:    "refresh/no return_to",
-			Handler: Refresh,
+			Handler: mountRefresh,
 			Request: get("/refresh-session", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "refresh", "true", "return_to", "/") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "refresh", "true", "return_to", "/") },
 		},
 
 		// --- logout handler -------------------------------------------------
 		{
 			Name:    "logout/with session",
-			Handler: Logout,
+			Handler: mountLogout,
 			Setup:   session("logout", active("s-logout", "lo@example.com")),
 			Request: get("/logout?return_to=%2Fbye", browser, rawCookie("theme=dark"), cookie(kratosCookie, "logout")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return Outcome{
 					Status: 303,
 					Location: &Location{Scheme: "http", Host: e.OryHost, Path: "/self-service/logout",
@@ -527,66 +542,66 @@ func answerCases() []Case {
 		},
 		{
 			Name:    "logout/without session",
-			Handler: Logout,
+			Handler: mountLogout,
 			Request: get("/logout?return_to=%2Fbye", browser),
-			Want:    func(e *Env) Outcome { return redirectTo("/bye") },
+			Want:    func(e *caseEnv) Outcome { return redirectTo("/bye") },
 		},
 		{
 			Name:    "logout/unknown session (Ory 401)",
-			Handler: Logout,
+			Handler: mountLogout,
 			Request: get("/logout?return_to=%2Fbye", browser, cookie(kratosCookie, "logout-unknown")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return redirectTo("/bye").with(orytest.Recorded{Path: logoutFlow, Cookie: kratosCookie + "=" + e.Cred("logout-unknown")})
 			},
 		},
 		{
 			Name:    "logout/foreign return_to",
-			Handler: Logout,
+			Handler: mountLogout,
 			Request: get("/logout?return_to=https%3A%2F%2Fevil.example%2F", browser),
-			Want:    func(e *Env) Outcome { return redirectTo("/") },
+			Want:    func(e *caseEnv) Outcome { return redirectTo("/") },
 		},
 		{
 			// A native client logs out with its token through Ory's API.
 			Name:    "logout/native client with X-Session-Token",
-			Handler: Logout,
+			Handler: mountLogout,
 			Setup:   session("logout-token", active("s-logout-token", "nt@example.com")),
 			Request: get("/logout", header("X-Session-Token", "logout-token")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return Outcome{Status: 204, CacheControl: noStore,
 					Ory: []orytest.Recorded{{Path: "/self-service/logout/api", SessionToken: e.Cred("logout-token")}}}
 			},
 		},
 		{
 			Name:    "logout/native client with Bearer, Ory down",
-			Handler: Logout,
-			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
+			Handler: mountLogout,
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
 			Request: get("/logout", bearerToken("logout-bearer")),
-			Want:    func(e *Env) Outcome { return apiError(502, "", reasonUnavailable, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(502, "", reasonUnavailable, "") },
 		},
 		{
 			Name:    "logout/Ory unreachable",
-			Handler: Logout,
-			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
+			Handler: mountLogout,
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
 			Request: get("/logout", browser, cookie(kratosCookie, "logout-down")),
-			Want:    func(e *Env) Outcome { return browserError(502, reasonUnavailable) },
+			Want:    func(e *caseEnv) Outcome { return browserError(502, reasonUnavailable) },
 		},
 	}
 }
 
 // --- requests ---------------------------------------------------------------
 
-type reqOpt func(e *Env, r *http.Request)
+type reqOpt func(e *caseEnv, r *http.Request)
 
-func get(target string, opts ...reqOpt) func(*Env) *http.Request {
+func get(target string, opts ...reqOpt) func(*caseEnv) *http.Request {
 	return build(http.MethodGet, target, "", "", opts)
 }
 
-func post(target, contentType, body string, opts ...reqOpt) func(*Env) *http.Request {
+func post(target, contentType, body string, opts ...reqOpt) func(*caseEnv) *http.Request {
 	return build(http.MethodPost, target, contentType, body, opts)
 }
 
-func build(method, target, contentType, body string, opts []reqOpt) func(*Env) *http.Request {
-	return func(e *Env) *http.Request {
+func build(method, target, contentType, body string, opts []reqOpt) func(*caseEnv) *http.Request {
+	return func(e *caseEnv) *http.Request {
 		r := httptest.NewRequestWithContext(context.Background(), method, target, strings.NewReader(body))
 		if contentType != "" {
 			r.Header.Set("Content-Type", contentType)
@@ -598,26 +613,26 @@ func build(method, target, contentType, body string, opts []reqOpt) func(*Env) *
 	}
 }
 
-func browser(_ *Env, r *http.Request)    { r.Header.Set("Accept", browserAccept) }
-func acceptJSON(_ *Env, r *http.Request) { r.Header.Set("Accept", "application/json") }
+func browser(_ *caseEnv, r *http.Request)    { r.Header.Set("Accept", browserAccept) }
+func acceptJSON(_ *caseEnv, r *http.Request) { r.Header.Set("Accept", "application/json") }
 
 // cookie adds a Cookie header carrying the run's credential cred.
 func cookie(name, cred string) reqOpt {
-	return func(e *Env, r *http.Request) { r.Header.Add("Cookie", name+"="+e.Cred(cred)) }
+	return func(e *caseEnv, r *http.Request) { r.Header.Add("Cookie", name+"="+e.Cred(cred)) }
 }
 
 // rawCookie adds a Cookie header as is.
 func rawCookie(v string) reqOpt {
-	return func(_ *Env, r *http.Request) { r.Header.Add("Cookie", v) }
+	return func(_ *caseEnv, r *http.Request) { r.Header.Add("Cookie", v) }
 }
 
 // header sets a header to the run's credential cred.
 func header(name, cred string) reqOpt {
-	return func(e *Env, r *http.Request) { r.Header.Set(name, e.Cred(cred)) }
+	return func(e *caseEnv, r *http.Request) { r.Header.Set(name, e.Cred(cred)) }
 }
 
 func bearerToken(cred string) reqOpt {
-	return func(e *Env, r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.Cred(cred)) }
+	return func(e *caseEnv, r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.Cred(cred)) }
 }
 
 // --- Ory's side ---------------------------------------------------------------
@@ -635,15 +650,15 @@ func authenticatedAgo(s client.Session, d time.Duration) client.Session {
 
 func ptr[T any](v T) *T { return &v }
 
-func session(cred string, s client.Session) func(*Env) {
-	return func(e *Env) { e.Ory.Session(e.Cred(cred), s) }
+func session(cred string, s client.Session) func(*caseEnv) {
+	return func(e *caseEnv) { e.Ory.Session(e.Cred(cred), s) }
 }
 
-func replySession(e *Env, cred string, s client.Session, h http.Header) {
+func replySession(e *caseEnv, cred string, s client.Session, h http.Header) {
 	replySessionWith(e, cred, s, orytest.Reply{Header: h})
 }
 
-func replySessionWith(e *Env, cred string, s client.Session, r orytest.Reply) {
+func replySessionWith(e *caseEnv, cred string, s client.Session, r orytest.Reply) {
 	body, err := json.Marshal(s)
 	if err != nil {
 		panic(err)
@@ -652,8 +667,8 @@ func replySessionWith(e *Env, cred string, s client.Session, r orytest.Reply) {
 	e.Ory.Reply(e.Cred(cred), r)
 }
 
-func replyAll(r orytest.Reply) func(*Env) {
-	return func(e *Env) { e.Ory.ReplyAll(&r) }
+func replyAll(r orytest.Reply) func(*caseEnv) {
+	return func(e *caseEnv) { e.Ory.ReplyAll(&r) }
 }
 
 func rateLimited() orytest.Reply {
@@ -664,8 +679,8 @@ func rateLimited() orytest.Reply {
 	}
 }
 
-func aal2FromOry(cred string) func(*Env) {
-	return func(e *Env) {
+func aal2FromOry(cred string) func(*caseEnv) {
+	return func(e *caseEnv) {
 		e.Ory.Reply(e.Cred(cred), orytest.Reply{
 			Status: 403,
 			Body:   orytest.AAL2Required("https://" + customDomain + loginFlow + "?aal=aal2"),
@@ -674,7 +689,7 @@ func aal2FromOry(cred string) func(*Env) {
 }
 
 // extendedCookie is the Set-Cookie Kratos sends when it extends a session.
-func extendedCookie(e *Env) string {
+func extendedCookie(e *caseEnv) string {
 	return kratosCookie + "=" + e.Cred("extended") + "; Path=/; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Max-Age=86400; HttpOnly; SameSite=Lax"
 }
 
@@ -737,11 +752,11 @@ func denial(reason string, status int, api bool, loc *Location) Seen {
 
 // loginAt is the fake Ory's browser login flow; kv are the decoded query
 // parameters, in pairs.
-func loginAt(e *Env, kv ...string) *Location { return toLogin(e, kv...).Location }
+func loginAt(e *caseEnv, kv ...string) *Location { return toLogin(e, kv...).Location }
 
 // toLogin is a 303 to the fake Ory's browser login flow; kv are the
 // decoded query parameters, in pairs.
-func toLogin(e *Env, kv ...string) Outcome {
+func toLogin(e *caseEnv, kv ...string) Outcome {
 	q := url.Values{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		q.Add(kv[i], kv[i+1])
@@ -772,6 +787,12 @@ func apiError(status int, id, reason, redirect string) Outcome {
 	}
 	b.WriteString("}")
 	return Outcome{Status: status, Body: b.String(), ContentType: jsonType, CacheControl: noStore}
+}
+
+// internalError is DefaultErrorHandler's plain 500 for an error that is not
+// a *core.Denial.
+func internalError() Outcome {
+	return Outcome{Status: 500, Body: "Internal Server Error\n", ContentType: textType, ContentTypeOptions: "nosniff"}
 }
 
 // browserError is the guard's plain-text answer to a browser.

@@ -35,6 +35,15 @@ func Recorder(h http.Handler) Server {
 	}
 }
 
+// ListenHTTP serves h on a loopback port with net/http's server until the
+// test ends and returns its address (host:port): Target.Listen for a
+// framework that is an http.Handler.
+func ListenHTTP(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
 // Target mounts one framework adapter for the suite. Each method builds a
 // fresh app that serves every path (a catch-all route).
 type Target interface {
@@ -63,6 +72,14 @@ type Target interface {
 
 	// Logout mounts the adapter's LogoutHandler.
 	Logout(guard *core.Guard) Server
+
+	// Listen serves what Protected(guard, nil, probe) mounts on a real
+	// server listening on a loopback port until the test ends, and returns
+	// its address (host:port). The hostile-input suite writes raw bytes to
+	// it, since servers parse request targets and headers differently
+	// (fasthttp, under Fiber, is not net/http). ListenHTTP does this for
+	// an http.Handler.
+	Listen(t *testing.T, guard *core.Guard, probe *Probe) (addr string)
 }
 
 // ErrorReturner is implemented by a Target whose framework takes errors
@@ -93,9 +110,11 @@ type TargetConfig struct {
 
 // Page is what a target's ErrorHandler does with the error it got.
 type Page struct {
-	// Default: pass err to the adapter's DefaultErrorHandler (and return
-	// what it returns).
+	// Default: pass Err to the adapter's DefaultErrorHandler (and return
+	// what it returns). Err is usually the error the ErrorHandler got; some
+	// cases pass an error of the app's own, or a nil *core.Denial.
 	Default bool
+	Err     error
 	// Return: return err unrendered to the framework's own error handler
 	// (ErrorReturner targets only).
 	Return bool
@@ -189,7 +208,11 @@ func (p *Probe) Take() Observation {
 func (p *Probe) ErrorHandler(m ErrorMode) func(error) Page {
 	switch m {
 	case ErrorsDefault:
-		return func(error) Page { return Page{Default: true} }
+		return func(err error) Page { return Page{Default: true, Err: err} }
+	case errorsAppError:
+		return func(error) Page { return Page{Default: true, Err: errAppFailure} }
+	case errorsNilDenial:
+		return func(error) Page { return Page{Default: true, Err: (*core.Denial)(nil)} }
 	case ErrorsPage, ErrorsReturn:
 		return func(err error) Page {
 			p.mu.Lock()
@@ -212,11 +235,11 @@ func render(who string, err error) Page {
 	if errors.As(err, &d) && d.Status != 0 {
 		status = d.Status
 	}
-	return Page{Status: status, Body: []byte(fmt.Sprintf("%s: %d %s\n", who, status, ReasonName(err)))}
+	return Page{Status: status, Body: []byte(fmt.Sprintf("%s: %d %s\n", who, status, reasonName(err)))}
 }
 
-// Sentinels are core's sentinel errors by name.
-var Sentinels = []struct {
+// sentinels are core's sentinel errors by name.
+var sentinels = []struct {
 	Name string
 	Err  error
 }{
@@ -230,11 +253,11 @@ var Sentinels = []struct {
 	{"ErrBusy", core.ErrBusy},
 }
 
-// ReasonName names the sentinels err unwraps to (errors.Is), joined by
+// reasonName names the sentinels err unwraps to (errors.Is), joined by
 // "+" should there be several; "" when none.
-func ReasonName(err error) string {
+func reasonName(err error) string {
 	var names []string
-	for _, s := range Sentinels {
+	for _, s := range sentinels {
 		if errors.Is(err, s.Err) {
 			names = append(names, s.Name)
 		}
@@ -249,7 +272,7 @@ var ErrAppCheck = errors.New("conformance: verified email required")
 // Seen is what the suite compares of an error: which sentinel it unwraps
 // to, and for a *core.Denial what it carries.
 type Seen struct {
-	// Reason is ReasonName(err).
+	// Reason is reasonName(err).
 	Reason string
 	// Denial reports whether err is a *core.Denial; the fields below are
 	// its own.
@@ -267,7 +290,7 @@ func See(err error) *Seen {
 	if err == nil {
 		return nil
 	}
-	s := &Seen{Reason: ReasonName(err), AppError: errors.Is(err, ErrAppCheck)}
+	s := &Seen{Reason: reasonName(err), AppError: errors.Is(err, ErrAppCheck)}
 	var d *core.Denial
 	if errors.As(err, &d) {
 		s.Denial, s.Status, s.RetryAfter, s.API = true, d.Status, d.RetryAfter, d.API
@@ -312,13 +335,15 @@ func (l *Location) String() string {
 // The zero value of a field is an expectation too: no header, no run, no
 // request to Ory.
 type Outcome struct {
-	Status       int
-	Location     *Location // nil: no Location header
-	Body         string    // exact bytes
-	ContentType  string
-	RetryAfter   string
-	CacheControl string
-	SetCookie    []string
+	Status      int
+	Location    *Location // nil: no Location header
+	Body        string    // exact bytes
+	ContentType string
+	// ContentTypeOptions is the X-Content-Type-Options header.
+	ContentTypeOptions string
+	RetryAfter         string
+	CacheControl       string
+	SetCookie          []string
 
 	// HandlerRuns counts how often the protected handler ran.
 	HandlerRuns int
@@ -348,8 +373,8 @@ type Result struct {
 	RawLocation string
 }
 
-// Env is what a case's functions may use.
-type Env struct {
+// caseEnv is what a case's functions may use.
+type caseEnv struct {
 	// Ory is the fake Ory server shared by every case and target.
 	Ory *orytest.Server
 	// OryURL is Ory's base URL, OryHost its host:port.
@@ -364,16 +389,16 @@ type Env struct {
 
 // Cred returns a credential value that is unique to this run and case, so
 // that no answer registered or cached in one run can leak into the other.
-func (e *Env) Cred(name string) string { return e.Run + "." + name }
+func (e *caseEnv) Cred(name string) string { return e.Run + "." + name }
 
-// Handler says which of a target's handlers a case exercises.
-type Handler uint8
+// handler says which of a target's handlers a case exercises.
+type handler uint8
 
-// Handlers a case can exercise.
+// The handlers a case can exercise.
 const (
-	Protected Handler = iota // the middleware in front of the probe handler
-	Refresh                  // RefreshHandler
-	Logout                   // LogoutHandler
+	mountProtected handler = iota // the middleware in front of the probe handler
+	mountRefresh                  // RefreshHandler
+	mountLogout                   // LogoutHandler
 )
 
 // ErrorMode is how the config form's ErrorHandler answers in a case.
@@ -392,12 +417,22 @@ const (
 	// ErrorsReturn records the error and returns it to the framework's own
 	// error handler. Only ErrorReturner targets run such a case.
 	ErrorsReturn
+	// errorsAppError hands DefaultErrorHandler an error of the app's own
+	// (errAppFailure) in place of the denial, and records nothing.
+	errorsAppError
+	// errorsNilDenial hands DefaultErrorHandler a nil *core.Denial, and
+	// records nothing.
+	errorsNilDenial
 )
 
-// Case is one row of the table.
-type Case struct {
+// errAppFailure is an error of the app's own, which DefaultErrorHandler
+// answers with a plain 500.
+var errAppFailure = errors.New("conformance: app failure")
+
+// tableCase is one row of the table.
+type tableCase struct {
 	Name    string
-	Handler Handler
+	Handler handler
 	// Options is the route policy of the middleware.
 	Options []core.Option
 	// Skip and Errors configure the config form: its skip predicate on the
@@ -410,10 +445,10 @@ type Case struct {
 	Errors ErrorMode
 	// Config adjusts the guard's configuration (which starts with OryURL
 	// set to the fake server and the run's cache setting).
-	Config func(e *Env, cfg *core.Config)
+	Config func(e *caseEnv, cfg *core.Config)
 	// Setup registers sessions and replies on e.Ory. Fault injection with
 	// ReplyAll is undone after the case.
-	Setup func(e *Env)
+	Setup func(e *caseEnv)
 	// Hold, when set, names a credential (e.Cred(Hold)) that a request sent
 	// first, in the background, through a short-form mount on the same
 	// guard, carries as X-Session-Token: Ory holds its answer back until
@@ -422,43 +457,46 @@ type Case struct {
 	// outcome.
 	Hold string
 	// Request builds the request; it is called once per request sent.
-	Request func(e *Env) *http.Request
+	Request func(e *caseEnv) *http.Request
 	// Repeat sends the request this many times through the same app and
 	// guard (zero means once); the last response is checked.
 	Repeat int
 	// Before are requests sent first, through handlers of the same guard
 	// (a protected request, then a logout, say); their answers are not
 	// checked, but what they sent to Ory is part of Want's Ory.
-	Before []Step
+	Before []beforeStep
 	// Want is the expected outcome on every target.
-	Want func(e *Env) Outcome
+	Want func(e *caseEnv) Outcome
 }
 
-// Step is one request a case sends before the checked one.
-type Step struct {
+// beforeStep is one request a case sends before the checked one.
+type beforeStep struct {
 	// Handler is the handler the request goes through.
-	Handler Handler
+	Handler handler
 	// Setup, when set, runs just before the request (on every target), for
 	// example to register the answer Ory gives now.
-	Setup func(e *Env)
+	Setup func(e *caseEnv)
 	// Request builds the request.
-	Request func(e *Env) *http.Request
+	Request func(e *caseEnv) *http.Request
 	// Then, when set, runs after the answer, for example to change what Ory
 	// answers next (a step-up in Ory).
-	Then func(e *Env)
+	Then func(e *caseEnv)
 }
 
-// Run runs every case of Cases through every target, once with the session
-// cache off and once with it on. An adapter module's own test calls it with
-// its one target; internal/conformance calls it with all of them, which
-// also checks that they answer alike.
+// Run runs the conformance suite through every target: each row of the
+// table, once with the session cache off and once with it on, then the
+// hostile input on each target's real server (Target.Listen). An adapter
+// module's conformance test calls it with its one target; with several,
+// Run also checks that they all answer alike.
 func Run(t *testing.T, targets ...Target) {
 	t.Helper()
-	RunCases(t, Cases(), targets...)
+	runTable(t, table(), targets...)
+	runHostile(t, targets)
 }
 
-// RunCases is Run with a custom table.
-func RunCases(t *testing.T, cases []Case, targets ...Target) {
+// runTable runs cases through every target, with the session cache off and
+// on.
+func runTable(t *testing.T, cases []tableCase, targets ...Target) {
 	t.Helper()
 	if len(targets) == 0 {
 		t.Fatal("conformance: no targets")
@@ -481,7 +519,7 @@ func RunCases(t *testing.T, cases []Case, targets ...Target) {
 		{"cache-on", core.CacheConfig{TTL: time.Minute}},
 	} {
 		t.Run(run.name, func(t *testing.T) {
-			env := &Env{Ory: ory, OryURL: ory.URL, OryHost: oryURL.Host, ClosedURL: closed, Run: run.name, Cache: run.cache.TTL > 0}
+			env := &caseEnv{Ory: ory, OryURL: ory.URL, OryHost: oryURL.Host, ClosedURL: closed, Run: run.name, Cache: run.cache.TTL > 0}
 			for _, c := range cases {
 				t.Run(c.Name, func(t *testing.T) {
 					runCase(t, env, c, run.cache, hc, targets)
@@ -498,9 +536,9 @@ type mount struct {
 	errors ErrorMode
 }
 
-func mounts(c Case) []mount {
+func mounts(c tableCase) []mount {
 	switch {
-	case c.Handler != Protected:
+	case c.Handler != mountProtected:
 		return []mount{{name: "handler"}}
 	case c.Skip != nil || c.Errors != ErrorsUnset:
 		return []mount{{name: "config form", config: true, errors: c.Errors}}
@@ -512,7 +550,7 @@ func mounts(c Case) []mount {
 	}
 }
 
-func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Client, all []Target) {
+func runCase(t *testing.T, env *caseEnv, c tableCase, cache core.CacheConfig, hc *http.Client, all []Target) {
 	env.Ory.ReplyAll(nil)
 	defer env.Ory.ReplyAll(nil)
 	if c.Setup != nil {
@@ -548,16 +586,16 @@ func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Cl
 				t.Fatalf("%s: core.New: %v", tg.Name(), err)
 			}
 			probe := &Probe{}
-			servers := map[Handler]Server{}
-			mount := func(h Handler) Server {
+			servers := map[handler]Server{}
+			mount := func(h handler) Server {
 				if srv, ok := servers[h]; ok {
 					return srv
 				}
 				var srv Server
 				switch {
-				case h == Refresh:
+				case h == mountRefresh:
 					srv = tg.Refresh(guard)
-				case h == Logout:
+				case h == mountLogout:
 					srv = tg.Logout(guard)
 				case m.config:
 					srv = tg.ProtectedWithConfig(guard, TargetConfig{Options: c.Options, Skip: c.Skip, ErrorHandler: probe.ErrorHandler(m.errors)}, probe)
@@ -593,7 +631,7 @@ func runCase(t *testing.T, env *Env, c Case, cache core.CacheConfig, hc *http.Cl
 }
 
 // step sends one of a case's Before requests.
-func step(srv Server, st Step, env *Env) error {
+func step(srv Server, st beforeStep, env *caseEnv) error {
 	if st.Setup != nil {
 		st.Setup(env)
 	}
@@ -612,7 +650,7 @@ func step(srv Server, st Step, env *Env) error {
 	return nil
 }
 
-func serve(t *testing.T, srv, hold Server, c Case, env *Env, probe *Probe) (Result, error) {
+func serve(t *testing.T, srv, hold Server, c tableCase, env *caseEnv, probe *Probe) (Result, error) {
 	release, held := make(chan struct{}), make(chan struct{})
 	released := false
 	defer func() {
@@ -686,6 +724,7 @@ func ReadResponse(resp *http.Response, body []byte) Result {
 	res.Status = resp.StatusCode
 	res.Body = string(body)
 	res.ContentType = strings.Join(resp.Header.Values("Content-Type"), ", ")
+	res.ContentTypeOptions = strings.Join(resp.Header.Values("X-Content-Type-Options"), ", ")
 	res.RetryAfter = strings.Join(resp.Header.Values("Retry-After"), ", ")
 	res.CacheControl = strings.Join(resp.Header.Values("Cache-Control"), ", ")
 	if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {

@@ -47,15 +47,15 @@ func isHealth(path string) bool { return path == "/health" }
 // denialCases: every sentinel reaching the config form's ErrorHandler with
 // what a renderer needs, the default handler's answers, skipping, app
 // checks, and errors returned to the framework.
-func denialCases() []Case {
+func denialCases() []tableCase {
 	check := core.Check(RequireVerifiedEmail)
-	return []Case{
+	return []tableCase{
 		// --- each sentinel reaches the ErrorHandler --------------------------
 		{
 			Name:    "ErrorHandler/ErrNoSession: no credential, browser",
 			Errors:  ErrorsPage,
 			Request: get("/dashboard?tab=1", browser),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrNoSession", 303, false, loginAt(e, "return_to", "/dashboard?tab=1")))
 			},
 		},
@@ -63,7 +63,7 @@ func denialCases() []Case {
 			Name:    "ErrorHandler/ErrNoSession: unknown token, API",
 			Errors:  ErrorsPage,
 			Request: get("/api/me", header("X-Session-Token", "eh-unknown")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrNoSession", 401, true, nil), whoamiToken(e.Cred("eh-unknown")))
 			},
 		},
@@ -74,7 +74,7 @@ func denialCases() []Case {
 				s.ExpiresAt = ptr(time.Now().Add(-time.Minute))
 			})),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-expired")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrNoSession", 303, false, loginAt(e, "return_to", "/dashboard")),
 					whoamiCookie(kratosCookie+"="+e.Cred("eh-expired")))
 			},
@@ -85,7 +85,7 @@ func denialCases() []Case {
 			Config:  allowCustomDomain,
 			Setup:   aal2FromOry("eh-aal2"),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-aal2")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				loc := loginAt(e, "aal", "aal2", "return_to", "/dashboard")
 				loc.Scheme, loc.Host = "https", customDomain
 				return custom(denial("ErrAAL2Required", 303, false, loc), whoamiCookie(kratosCookie+"="+e.Cred("eh-aal2")))
@@ -97,7 +97,7 @@ func denialCases() []Case {
 			Options: []core.Option{core.RequireAAL2()},
 			Setup:   session("eh-aal1", active("s-aal1", "al@example.com")),
 			Request: get("/api/admin", header("X-Session-Token", "eh-aal1")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrAAL2Required", 403, true, loginAt(e, "aal", "aal2", "return_to", "/api/admin")),
 					whoamiToken(e.Cred("eh-aal1")))
 			},
@@ -108,7 +108,7 @@ func denialCases() []Case {
 			Options: []core.Option{core.MaxAuthAge(time.Hour)},
 			Setup:   session("eh-old", authenticatedAgo(active("s-old", "ol@example.com"), 2*time.Hour)),
 			Request: get("/settings", browser, cookie(kratosCookie, "eh-old")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrRefreshRequired", 303, false, loginAt(e, "refresh", "true", "return_to", "/settings")),
 					whoamiCookie(kratosCookie+"="+e.Cred("eh-old")))
 			},
@@ -116,11 +116,11 @@ func denialCases() []Case {
 		{
 			Name:   "ErrorHandler/ErrForbidden: Ory's other 403, API",
 			Errors: ErrorsPage,
-			Setup: func(e *Env) {
+			Setup: func(e *caseEnv) {
 				e.Ory.Reply(e.Cred("eh-refused"), orytest.Reply{Status: 403, Body: []byte(`{"error":{"code":403,"id":"security_identity_mismatch"}}`)})
 			},
 			Request: get("/api/me", header("X-Session-Token", "eh-refused")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrForbidden", 403, true, nil), whoamiToken(e.Cred("eh-refused")))
 			},
 		},
@@ -129,7 +129,7 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   replyAll(rateLimited()),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-limited")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				d := denial("ErrRateLimited", 429, false, nil)
 				d.RetryAfter = 7
 				return custom(d, whoamiCookie(kratosCookie+"="+e.Cred("eh-limited")))
@@ -140,34 +140,34 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   replyAll(orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500}}`)}),
 			Request: get("/api/me", header("X-Session-Token", "eh-500")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrOryUnavailable", 502, true, nil), whoamiToken(e.Cred("eh-500")))
 			},
 		},
 		{
 			Name:    "ErrorHandler/ErrOryUnavailable: Ory unreachable",
 			Errors:  ErrorsPage,
-			Config:  func(e *Env, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.OryURL = e.ClosedURL },
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-unreachable")),
-			Want:    func(e *Env) Outcome { return custom(denial("ErrOryUnavailable", 502, false, nil)) },
+			Want:    func(e *caseEnv) Outcome { return custom(denial("ErrOryUnavailable", 502, false, nil)) },
 		},
 		{
 			Name:    "ErrorHandler/ErrOryTimeout",
 			Errors:  ErrorsPage,
-			Config:  func(e *Env, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
 			Setup:   replyAll(orytest.Reply{Hang: true}),
 			Request: get("/api/me", header("X-Session-Token", "eh-hang")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrOryTimeout", 504, true, nil), whoamiToken(e.Cred("eh-hang")))
 			},
 		},
 		{
 			Name:    "ErrorHandler/ErrBusy: lookup limit full",
 			Errors:  ErrorsPage,
-			Config:  func(e *Env, cfg *core.Config) { cfg.MaxConcurrentLookups = 1 },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.MaxConcurrentLookups = 1 },
 			Hold:    "eh-held",
 			Request: get("/api/me", header("X-Session-Token", "eh-busy")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				d := denial("ErrBusy", 503, true, nil)
 				d.RetryAfter = 1
 				return custom(d, whoamiToken(e.Cred("eh-held")))
@@ -178,21 +178,33 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   session("eh-ok", active("s-ok", "ok@example.com")),
 			Request: get("/dashboard", browser, cookie(kratosCookie, "eh-ok")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-ok", "ok@example.com", whoamiCookie(kratosCookie+"="+e.Cred("eh-ok")))
 			},
 		},
 		{
 			Name:    "default answer/lookup limit full",
 			Errors:  ErrorsDefault,
-			Config:  func(e *Env, cfg *core.Config) { cfg.MaxConcurrentLookups = 1 },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.MaxConcurrentLookups = 1 },
 			Hold:    "default-held",
 			Request: get("/api/me", header("X-Session-Token", "default-busy")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				o := apiError(503, "", reasonBusy, "").with(whoamiToken(e.Cred("default-held")))
 				o.RetryAfter = "1"
 				return o
 			},
+		},
+		{
+			Name:    "default answer/an error of the app's own is a plain 500",
+			Errors:  errorsAppError,
+			Request: get("/dashboard", browser),
+			Want:    func(*caseEnv) Outcome { return internalError() },
+		},
+		{
+			Name:    "default answer/a nil *core.Denial is a plain 500",
+			Errors:  errorsNilDenial,
+			Request: get("/api/me", acceptJSON),
+			Want:    func(*caseEnv) Outcome { return internalError() },
 		},
 
 		// --- errors returned to the framework (Echo, Fiber) --------------------
@@ -200,7 +212,7 @@ func denialCases() []Case {
 			Name:    "ErrorHandler returns the error/the framework's handler runs once, browser",
 			Errors:  ErrorsReturn,
 			Request: get("/dashboard", browser),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				d := denial("ErrNoSession", 303, false, loginAt(e, "return_to", "/dashboard"))
 				return Outcome{Status: 303, Body: "framework: 303 ErrNoSession\n", ContentType: PageContentType,
 					Errors: []Seen{d}, FrameworkErrors: []Seen{d}}
@@ -211,7 +223,7 @@ func denialCases() []Case {
 			Errors:  ErrorsReturn,
 			Setup:   replyAll(rateLimited()),
 			Request: get("/api/me", header("X-Session-Token", "return-limited")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				d := denial("ErrRateLimited", 429, true, nil)
 				d.RetryAfter = 7
 				return Outcome{Status: 429, Body: "framework: 429 ErrRateLimited\n", ContentType: PageContentType,
@@ -226,19 +238,19 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   session("skip", active("s-skip", "sk@example.com")),
 			Request: get("/health", browser, cookie(kratosCookie, "skip")),
-			Want:    func(e *Env) Outcome { return anonymous(&Seen{Reason: "ErrNoSession"}) },
+			Want:    func(e *caseEnv) Outcome { return anonymous(&Seen{Reason: "ErrNoSession"}) },
 		},
 		{
 			Name:    "Skip/skipped path without a credential",
 			Skip:    isHealth,
 			Request: get("/health", acceptJSON),
-			Want:    func(e *Env) Outcome { return anonymous(&Seen{Reason: "ErrNoSession"}) },
+			Want:    func(e *caseEnv) Outcome { return anonymous(&Seen{Reason: "ErrNoSession"}) },
 		},
 		{
 			Name:    "Skip/other paths are checked",
 			Skip:    isHealth,
 			Request: get("/healthz", browser),
-			Want:    func(e *Env) Outcome { return toLogin(e, "return_to", "/healthz") },
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/healthz") },
 		},
 
 		// --- app checks (core.Check) ---------------------------------------------
@@ -247,7 +259,7 @@ func denialCases() []Case {
 			Options: []core.Option{check},
 			Setup:   session("check-ok", verified(active("s-verified", "ve@example.com"))),
 			Request: get("/verified", browser, cookie(kratosCookie, "check-ok")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-verified", "ve@example.com", whoamiCookie(kratosCookie+"="+e.Cred("check-ok")))
 			},
 		},
@@ -256,7 +268,7 @@ func denialCases() []Case {
 			Options: []core.Option{check},
 			Setup:   session("check-browser", unverified(active("s-unverified", "un@example.com"))),
 			Request: get("/verified", browser, cookie(kratosCookie, "check-browser")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return browserError(403, reasonCheck).with(whoamiCookie(kratosCookie + "=" + e.Cred("check-browser")))
 			},
 		},
@@ -265,7 +277,7 @@ func denialCases() []Case {
 			Options: []core.Option{check},
 			Setup:   session("check-api", unverified(active("s-unverified", "un@example.com"))),
 			Request: get("/api/verified", header("X-Session-Token", "check-api")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return apiError(403, "", reasonCheck, "").with(whoamiToken(e.Cred("check-api")))
 			},
 		},
@@ -275,7 +287,7 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   session("check-page", unverified(active("s-unverified", "un@example.com"))),
 			Request: get("/verified", browser, cookie(kratosCookie, "check-page")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				d := denial("ErrForbidden", 403, false, nil)
 				d.AppError = true
 				return custom(d, whoamiCookie(kratosCookie+"="+e.Cred("check-page")))
@@ -286,7 +298,7 @@ func denialCases() []Case {
 			Options: []core.Option{check},
 			Errors:  ErrorsPage,
 			Request: get("/verified", browser),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return custom(denial("ErrNoSession", 303, false, loginAt(e, "return_to", "/verified")))
 			},
 		},
@@ -295,7 +307,7 @@ func denialCases() []Case {
 			Options: []core.Option{core.Optional(), check},
 			Setup:   session("check-optional", unverified(active("s-unverified", "un@example.com"))),
 			Request: get("/home", browser, cookie(kratosCookie, "check-optional")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				s := why("ErrForbidden", false)
 				s.AppError = true
 				return anonymous(s, whoamiCookie(kratosCookie+"="+e.Cred("check-optional")))
@@ -306,10 +318,10 @@ func denialCases() []Case {
 		{
 			Name:    "Optional/Ory timeout: SessionError says so",
 			Options: []core.Option{core.Optional()},
-			Config:  func(e *Env, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.Timeout = 200 * time.Millisecond },
 			Setup:   replyAll(orytest.Reply{Hang: true}),
 			Request: get("/home", header("X-Session-Token", "optional-hang")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return anonymous(why("ErrOryTimeout", true), whoamiToken(e.Cred("optional-hang")))
 			},
 		},
@@ -319,7 +331,7 @@ func denialCases() []Case {
 			Errors:  ErrorsPage,
 			Setup:   session("optional-nil", active("s-optional", "op@example.com")),
 			Request: get("/home", header("X-Session-Token", "optional-nil")),
-			Want: func(e *Env) Outcome {
+			Want: func(e *caseEnv) Outcome {
 				return allowed("s-optional", "op@example.com", whoamiToken(e.Cred("optional-nil")))
 			},
 		},

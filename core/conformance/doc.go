@@ -27,6 +27,11 @@
 //     (Page.Return), or write Page.Status and Page.Body with
 //     PageContentType.
 //   - Refresh and Logout mount RefreshHandler and LogoutHandler.
+//   - Listen serves what Protected mounts on a real server, on a loopback
+//     port (ListenHTTP for an http.Handler), for the hostile-input checks.
+//
+// A Page with Default set carries out the error in Page.Err with the
+// adapter's DefaultErrorHandler: the denial, or an error of the app's own.
 //
 // A framework that takes errors from middleware (Echo's HTTPErrorHandler,
 // Fiber's Config.ErrorHandler) also implements ErrorReturner: its
@@ -36,20 +41,24 @@
 // answer).
 //
 // Serve requests the framework's own way: Recorder wraps an http.Handler;
-// Fiber uses app.Test. The targets of the four adapters in this repository
-// (adapters/*/conformance_test.go) are a few dozen lines each; copy one.
+// Fiber uses app.Test. The targets of the adapters in this repository
+// (adapters/*/conformance_test.go) are about a hundred lines each; copy
+// one.
 //
 // # What Run checks
 //
-// Run serves every case through the targets against one fake Ory server
-// (core/orytest) and compares each Outcome with the case's explicit
-// expectation: status, Location, exact body and headers, what the handler
-// saw, what the ErrorHandler and the framework's error handler got (as
-// Seen: the sentinel, Status, Location, Retry-After, whether the app
-// check's error is reachable), and every request that reached Ory. A
-// plain case runs through the short form, the config form, and the config
-// form with an ErrorHandler wrapping DefaultErrorHandler; all three must
-// give the same bytes. With several targets, Run also checks that they all
-// produced the same result (internal/conformance does this for every
-// adapter). The whole table runs twice: with the session cache off and on.
+// Run serves every row of the table through the targets against one fake
+// Ory server (core/orytest) and compares each Outcome with the row's
+// explicit expectation: status, Location, exact body and headers, what the
+// handler saw, what the ErrorHandler and the framework's error handler got
+// (as Seen: the sentinel, Status, Location, Retry-After, whether the app
+// check's error is reachable), and every request that reached Ory. A plain
+// row runs through the short form, the config form, and the config form
+// with an ErrorHandler wrapping DefaultErrorHandler; all three must give
+// the same bytes. The whole table runs twice: with the session cache off
+// and on. Then Run writes hostile request targets, spoofed host headers
+// and hostile credential headers as raw bytes to each target's real server
+// (Listen): return_to never leads off the app, no hostile credential
+// reaches Ory, and the protected handler never runs. With several targets,
+// Run also checks that they all produced the same result.
 package conformance

@@ -1,7 +1,8 @@
 // Package redistest starts a throwaway redis-server (Debian's package, or
 // any redis-server or valkey-server on PATH) on a free loopback port with
-// persistence off, for tests of the shared session tier. It is what
-// oryguard's own tests use; it needs no Docker.
+// persistence off, or a three-node Redis Cluster (StartCluster), for tests
+// of the shared session tier. It is what oryguard's own tests use; it needs
+// no Docker.
 package redistest
 
 import (
@@ -26,9 +27,10 @@ const BinaryEnv = "ORYGUARD_REDIS_BIN"
 // Server is a running redis-server. Its methods are safe for concurrent use.
 type Server struct {
 	// Addr is host:port on 127.0.0.1.
-	Addr string
-	bin  string
-	dir  string
+	Addr  string
+	bin   string
+	dir   string
+	extra []string // arguments after the defaults
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -38,6 +40,11 @@ type Server struct {
 // Start runs redis-server on a free port of 127.0.0.1 and waits until it
 // answers PING.
 func Start(ctx context.Context) (*Server, error) {
+	return start(ctx)
+}
+
+// start is Start with extra redis-server arguments.
+func start(ctx context.Context, extra ...string) (*Server, error) {
 	bin := os.Getenv(BinaryEnv)
 	if bin == "" {
 		var err error
@@ -53,7 +60,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create redis work folder: %w", err)
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, dir: dir}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, dir: dir, extra: extra}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.launch(ctx); err != nil {
@@ -85,9 +92,10 @@ func StartT(t testing.TB) *Server {
 // launch starts the process; s.mu is held.
 func (s *Server) launch(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(s.Addr)
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning"}
 	//nolint:noctx,gosec // the server outlives the start context; Stop ends it. bin is redis-server or the caller's choice.
-	cmd := exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning")
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)

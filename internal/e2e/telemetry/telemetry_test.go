@@ -18,7 +18,7 @@ import (
 	oryhttp "github.com/oryguard/oryguard/adapters/nethttp"
 	oryotel "github.com/oryguard/oryguard/adapters/otel"
 	"github.com/oryguard/oryguard/core"
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	"github.com/oryguard/oryguard/internal/e2e/harness"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -72,7 +72,7 @@ func (p *headerProxy) recorded() []http.Header {
 // recorded attribute, event or metric label holds the cookie or the token.
 func TestWhoamiSpanInIncomingTrace(t *testing.T) {
 	t.Parallel()
-	srv := kratos.StartT(t, kratos.Options{})
+	srv := harness.StartKratosT(t, harness.KratosOptions{})
 	ctx := t.Context()
 	browser, err := srv.RegisterBrowser(ctx, "otel-browser@example.com", password)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/oryguard/oryguard/internal/e2e/kratos"
+	"github.com/oryguard/oryguard/internal/e2e/harness"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 
 func run() error {
 	var (
-		opts    kratos.Options
+		opts    harness.KratosOptions
 		allowed string
 		quiet   bool
 	)
@@ -39,7 +39,7 @@ func run() error {
 	flag.StringVar(&opts.DefaultReturnURL, "return", "http://127.0.0.1:4455/", "default browser return URL")
 	flag.StringVar(&allowed, "allowed", "", "comma-separated allowed return URLs (default: the -ui URL)")
 	flag.BoolVar(&opts.Persistent, "persistent", false, "keep data in a SQLite file instead of memory (lost on exit either way)")
-	flag.StringVar(&opts.Binary, "bin", "", "Kratos binary (default: $"+kratos.BinaryEnv+" or <repo>/.cache/bin/kratos)")
+	flag.StringVar(&opts.Binary, "bin", "", "Kratos binary (default: $"+harness.KratosBinaryEnv+" or <repo>/.cache/bin/kratos)")
 	flag.BoolVar(&quiet, "quiet", false, "do not copy Kratos' log to stderr")
 	flag.Parse()
 	if allowed != "" {
@@ -52,7 +52,7 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := kratos.Start(ctx, opts)
+	srv, err := harness.StartKratos(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,13 @@
+module github.com/oryguard/oryguard/adapters/proxy
+
+go 1.26.0
+
+require github.com/oryguard/oryguard/core v0.1.0
+
+require (
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	github.com/ory/client-go v1.22.92 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+)
+
+replace github.com/oryguard/oryguard/core => ../../core
