@@ -612,7 +612,9 @@ func answerCases() []tableCase {
 			Handler: mountLogout,
 			Request: post("/logout", "", "", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "cross-site"),
 				rawHeader("Origin", "https://evil.example"), cookie(kratosCookie, "logout-fetch-csrf")),
-			Want: func(e *caseEnv) Outcome { return apiError(403, "", "Logout must be requested from the app's own pages.", "") },
+			Want: func(e *caseEnv) Outcome {
+				return apiError(403, "", "Logout must be requested from the app's own pages.", "")
+			},
 		},
 		{
 			Name:    "logout/foreign return_to",
