@@ -27,8 +27,10 @@ type Request struct {
 	Authorization string
 	// Cookies holds the Cookie header values (usually one).
 	Cookies []string
-	// SecFetchSite is the Sec-Fetch-Site header. Only the logout route
-	// reads it (a cross-site request is never handed Ory's logout URL).
+	// SecFetchSite is the Sec-Fetch-Site header. The logout route reads it
+	// (a cross-site request is never handed Ory's logout URL), and so does
+	// the login-loop check (a page load from another site may be a return
+	// from Ory's login).
 	SecFetchSite string
 	// SecFetchMode is the Sec-Fetch-Mode header: "navigate" for a page
 	// load, "cors", "same-origin" or "no-cors" for fetch and XHR. A
