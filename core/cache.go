@@ -24,22 +24,34 @@ type entry struct {
 	sid     sessionKey // keyed hash of session.Id (Guard.sidHash); zero in a tombstone
 }
 
+// initCache builds the session cache CacheConfig describes: none when it
+// is Disabled; otherwise one whose entries live at most TTL, or, with TTL
+// zero, only as long as Ory-Session-Cache-For allows and at most
+// DefaultCacheCap (see lifetime).
 func (g *Guard) initCache(cc CacheConfig) error {
-	if cc.TTL <= 0 {
+	if cc.Shared != nil && (cc.Disabled || cc.TTL <= 0) {
+		// The fleet shares answers for one TTL it chooses, not Ory's
+		// per-answer hints alone.
+		return fmt.Errorf("%w: Cache.Shared needs the in-process cache with a Cache.TTL (and no Cache.Disabled)", ErrInvalidConfig)
+	}
+	if cc.Disabled {
 		return nil
 	}
-	if cc.MaxEntries < 0 || cc.StaleIfError < 0 {
-		return fmt.Errorf("%w: Cache.MaxEntries and Cache.StaleIfError must not be negative", ErrInvalidConfig)
+	if cc.TTL < 0 || cc.MaxEntries < 0 || cc.StaleIfError < 0 {
+		return fmt.Errorf("%w: Cache.TTL, Cache.MaxEntries and Cache.StaleIfError must not be negative (set Cache.Disabled to turn the cache off)", ErrInvalidConfig)
 	}
 	n := cc.MaxEntries
 	if n == 0 {
 		n = DefaultCacheMaxEntries
 	}
-	g.ttl, g.stale = cc.TTL, cc.StaleIfError
+	g.ttl, g.stale, g.followOry = cc.TTL, cc.StaleIfError, cc.TTL == 0
+	if g.followOry {
+		g.ttl = DefaultCacheCap
+	}
 	// A tombstone outlives any entry asked about before it: an entry is
-	// fresh for at most TTL from its question, and kept for StaleIfError
-	// after that.
-	g.forgot = newForgotten(n, int64(cc.TTL+cc.StaleIfError+cacheClockResolution))
+	// fresh for at most the TTL (or DefaultCacheCap) from its question, and
+	// kept for StaleIfError after that.
+	g.forgot = newForgotten(n, int64(g.ttl+g.stale+cacheClockResolution))
 	c, err := otter.New(&otter.Options[sessionKey, *entry]{
 		MaximumSize: n,
 		// Run the cache's maintenance on the calling goroutine (amortised,
@@ -177,22 +189,58 @@ func (g *Guard) store(f *flight, key sessionKey, e *entry) bool {
 	return ok
 }
 
-// cacheFor reads Ory-Session-Cache-For (seconds) as the unix time until
-// which Ory lets its answer be reused, counted from sent; math.MaxInt64
-// when the header is absent or unreadable.
-func cacheFor(h http.Header, sent time.Time) int64 {
-	v := strings.TrimSpace(h.Get("Ory-Session-Cache-For"))
+// lifetime is how long an active session Ory sent with header h may be
+// served from the cache (fresh) and kept for StaleIfError (evict), as unix
+// nanoseconds, counted from sent, the moment the question was sent: an
+// answer that arrives late must not stretch a revoked session. fresh is
+// the smallest of the TTL (DefaultCacheCap when following Ory), the
+// session's expires_at and Ory-Session-Cache-For less Age; when the guard
+// follows Ory and Ory sent no usable Ory-Session-Cache-For, fresh is in the
+// past and the answer is not cached.
+func (g *Guard) lifetime(h http.Header, sent time.Time, expires int64) (fresh, evict int64) {
+	hint, ok := cacheFor(h, sent)
+	if !ok && g.followOry {
+		hint = math.MinInt64
+	}
+	fresh = min(unixNano(sent.Add(g.ttl)), expires, hint)
+	return fresh, min(fresh+int64(g.stale), expires, hint)
+}
+
+// cacheFor reads Ory-Session-Cache-For (seconds) less the answer's Age
+// (seconds an edge cache held it) as the unix time until which Ory lets its
+// answer be reused, counted from sent. ok is false when the header is
+// absent or unreadable (then until is math.MaxInt64). A limit that is zero
+// or less once Age is taken off is ok and in the past: Ory asked for no
+// reuse.
+func cacheFor(h http.Header, sent time.Time) (until int64, ok bool) {
+	n, ok := seconds(h, "Ory-Session-Cache-For")
+	if !ok {
+		return math.MaxInt64, false
+	}
+	if age, ok := seconds(h, "Age"); ok && age > 0 {
+		if age >= n {
+			return math.MinInt64, true
+		}
+		n -= age
+	}
+	if n <= 0 {
+		return math.MinInt64, true
+	}
+	return unixNano(sent.Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second)), true
+}
+
+// seconds reads a header holding a whole number of seconds; ok is false
+// when it is absent or not a number.
+func seconds(h http.Header, name string) (int64, bool) {
+	v := strings.TrimSpace(first(h[name]))
 	if v == "" {
-		return math.MaxInt64
+		return 0, false
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return math.MaxInt64
+		return 0, false
 	}
-	if n <= 0 {
-		return math.MinInt64
-	}
-	return unixNano(sent.Add(time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second))
+	return n, true
 }
 
 // bury replaces a cached entry with a tombstone for one TTL: while it

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -161,5 +162,80 @@ func TestOrySessionCacheFor(t *testing.T) {
 				t.Fatalf("%d whoami calls, want %d", c, tc.calls)
 			}
 		})
+	}
+}
+
+// TestCacheFollowsOry: with no TTL the guard reuses an answer only as long
+// as Ory-Session-Cache-For less Age allows; a TTL adds caching of answers
+// without the header and still takes Age off; Disabled always asks Ory.
+func TestCacheFollowsOry(t *testing.T) {
+	tests := []struct {
+		name   string
+		cache  core.CacheConfig
+		header map[string]string
+		calls  int // after two requests in a row
+	}{
+		{"default, no header", core.CacheConfig{}, nil, 2},
+		{"default, 60", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "60"}, 1},
+		{"default, 60, Age 59", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "60", "Age": "59"}, 1},
+		{"default, 60, Age 60", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "60", "Age": "60"}, 2},
+		{"default, 60, Age garbage", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "60", "Age": "x"}, 1},
+		{"default, 0", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "0"}, 2},
+		{"default, garbage", core.CacheConfig{}, map[string]string{"Ory-Session-Cache-For": "soon"}, 2},
+		{"TTL, no header", core.CacheConfig{TTL: time.Hour}, nil, 1},
+		{"TTL, 60, Age 60", core.CacheConfig{TTL: time.Hour}, map[string]string{"Ory-Session-Cache-For": "60", "Age": "60"}, 2},
+		{"TTL, 60, Age 30", core.CacheConfig{TTL: time.Hour}, map[string]string{"Ory-Session-Cache-For": "60", "Age": "30"}, 1},
+		{"disabled, 60", core.CacheConfig{Disabled: true}, map[string]string{"Ory-Session-Cache-For": "60"}, 2},
+		{"disabled with TTL", core.CacheConfig{Disabled: true, TTL: time.Hour}, nil, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ory := orytest.NewServer()
+			defer ory.Close()
+			h := http.Header{}
+			for k, v := range tc.header {
+				h.Set(k, v)
+			}
+			ory.Reply("good", orytest.Reply{Body: mustJSON(orytest.ActiveSession("s1", "a@example.com")), Header: h})
+			g, _ := newGuard(t, ory.URL, func(c *core.Config) { c.Cache = tc.cache })
+			for range 2 {
+				if !allowed(g, "ory_kratos_session=good") {
+					t.Fatal("denied")
+				}
+			}
+			if c := ory.Calls(); c != tc.calls {
+				t.Fatalf("%d whoami calls, want %d", c, tc.calls)
+			}
+		})
+	}
+}
+
+// TestCacheForExpires: an entry that follows Ory-Session-Cache-For is asked
+// again once Ory's time (less Age) is up.
+func TestCacheForExpires(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Reply("good", orytest.Reply{
+		Body:   mustJSON(orytest.ActiveSession("s1", "a@example.com")),
+		Header: http.Header{"Ory-Session-Cache-For": {"2"}, "Age": {"1"}},
+	})
+	g, _ := newGuard(t, ory.URL, nil)
+	_ = allowed(g, "ory_kratos_session=good")
+	_ = allowed(g, "ory_kratos_session=good")
+	if c := ory.Calls(); c != 1 {
+		t.Fatalf("%d whoami calls, want 1", c)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	ory.Reply("good", orytest.Reply{Status: http.StatusUnauthorized, Body: orytest.Unauthorized()})
+	if allowed(g, "ory_kratos_session=good") {
+		t.Fatal("the session outlived Ory-Session-Cache-For less Age")
+	}
+}
+
+func TestCacheConfigErrors(t *testing.T) {
+	for _, cc := range []core.CacheConfig{{TTL: -time.Second}, {MaxEntries: -1}, {StaleIfError: -time.Second}} {
+		if _, err := core.New(core.Config{OryURL: "http://127.0.0.1:1", Cache: cc}); !errors.Is(err, core.ErrInvalidConfig) {
+			t.Errorf("%+v: error %v, want ErrInvalidConfig", cc, err)
+		}
 	}
 }

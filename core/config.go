@@ -27,6 +27,19 @@ const (
 	// CacheConfig.MaxEntries is zero.
 	DefaultCacheMaxEntries = 10_000
 
+	// DefaultCacheCap is the longest the guard reuses one of Ory's answers
+	// when CacheConfig.TTL is zero, whatever Ory-Session-Cache-For says.
+	// Ory Network sends a short Ory-Session-Cache-For, but self-hosted
+	// Kratos with feature_flags.cacheable_sessions sends the session's
+	// whole remaining lifetime (days) unless cacheable_sessions_max_age is
+	// set, and following that would let a session revoked in Ory work on
+	// for days. A minute keeps Ory's rate limits out of reach (one whoami
+	// per active session and instance a minute: the developer plan's
+	// 300/min serves 300 sessions browsing at once) while a session
+	// revoked in Ory still stops working here within a minute. Set
+	// CacheConfig.TTL to choose another bound.
+	DefaultCacheCap = time.Minute
+
 	// MaxCredentialLength is the longest session token or session cookie
 	// value the guard forwards to Ory. Browsers cap a cookie at 4096 bytes,
 	// so anything longer cannot be a real Ory credential and is treated as
@@ -84,7 +97,8 @@ type Config struct {
 	// Credentials are never logged.
 	Logger *slog.Logger
 
-	// Cache configures the optional session cache. The zero value is off.
+	// Cache configures the session cache. The zero value follows Ory's
+	// Ory-Session-Cache-For, capped by DefaultCacheCap (see CacheConfig).
 	Cache CacheConfig
 
 	// MaxConcurrentLookups bounds concurrent whoami calls for distinct
@@ -95,18 +109,32 @@ type Config struct {
 	// Observer receives decisions, cache lookups and whoami calls for
 	// metrics and traces (adapters/otel: oryotel.New()). Nil means none.
 	Observer Observer
+
+	// LoginLoop configures the login-loop check: a browser that comes
+	// back from Ory's login twice without a session cookie the app can
+	// see gets a page that explains why instead of another redirect. The
+	// zero value is on, with a random key.
+	LoginLoop LoginLoopConfig
 }
 
-// CacheConfig configures the session cache. The cache is off unless TTL is
-// positive.
+// CacheConfig configures the session cache. The zero value follows Ory:
+// an active session is reused for as long as the Ory-Session-Cache-For
+// header of Ory's whoami answer allows, less the answer's Age header when
+// an edge cache sent one, and never longer than DefaultCacheCap; an answer
+// without Ory-Session-Cache-For is not reused. Ory Network sends the header
+// for its edge sessions; self-hosted Kratos only with
+// feature_flags.cacheable_sessions (see DefaultCacheCap). So a session
+// revoked in Ory stops working here no later than Ory itself promises.
 //
-// Only positive answers are cached: an active session is kept for the
-// smallest of TTL, the time left until the session's own expires_at and
-// the Ory-Session-Cache-For Ory sent with it, counted from when the
-// question was sent.
-// Denials, errors and rate limits are never cached. The trade-off: a session
-// revoked in Ory (logout elsewhere, admin revocation) keeps working in this
-// process until its entry expires, at most TTL.
+// With TTL set, every active session is cached, for the smallest of TTL,
+// the time left until the session's own expires_at and
+// Ory-Session-Cache-For less Age (when Ory sent it), counted from when the
+// question was sent. Set Disabled to ask Ory on every request.
+//
+// Only positive answers are cached: denials, errors and rate limits never
+// are. The trade-off: a session revoked in Ory (logout elsewhere, admin
+// revocation) keeps working in this process until its entry expires.
+// Logout through the guard and Guard.ForgetSession end it at once.
 //
 // Keys are a keyed hash of the credential (a pseudorandom function:
 // SHA-256 over a secret block and the length-prefixed credential; see
@@ -117,9 +145,18 @@ type Config struct {
 // resistant, so a flood of random credentials cannot push out real users)
 // and per-entry expiry.
 type CacheConfig struct {
-	// TTL is the longest a positive answer is reused. Zero turns the cache
-	// off.
+	// TTL is the longest a positive answer is reused, and turns on caching
+	// of answers that carry no Ory-Session-Cache-For. Zero means
+	// follow Ory-Session-Cache-For alone, capped by DefaultCacheCap.
+	// Negative is an error (use Disabled).
 	TTL time.Duration
+
+	// Disabled turns the cache off: every request asks Ory (concurrent
+	// requests with the same credential still share one call), so a
+	// revocation in Ory takes effect at once, at the cost of one whoami
+	// call per request against Ory's rate limits. TTL, MaxEntries and
+	// StaleIfError are then ignored; Shared is an error.
+	Disabled bool
 
 	// MaxEntries bounds the number of cached sessions. Zero means
 	// DefaultCacheMaxEntries.

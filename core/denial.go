@@ -32,6 +32,12 @@ type Denial struct {
 	API bool
 	// Cause is the error an app-defined Check returned, or nil.
 	Cause error
+	// LoginLoop reports that the browser came back from Ory's login twice
+	// without a session cookie the app can see (Ory's cookie is set for
+	// another domain): the standard answer is then a page that says why,
+	// with a link to Location, instead of another redirect (see
+	// LoginLoopConfig). Reason is ErrNoSession.
+	LoginLoop bool
 
 	header http.Header
 	body   []byte

@@ -56,7 +56,8 @@ func TestDenialReasons(t *testing.T) {
 		retryAfter int
 	}{
 		{name: "no credential, browser", req: browser("/p", ""), reason: core.ErrNoSession, status: 303, location: true},
-		{name: "no credential, api", req: apiReq("/p", ""), reason: core.ErrNoSession, status: 401, api: true},
+		{name: "no credential, api", req: apiReq("/p", ""), reason: core.ErrNoSession, status: 401, api: true, location: true},
+		{name: "unknown token", req: &core.Request{URI: "/p", SessionToken: "unknown"}, reason: core.ErrNoSession, status: 401, api: true},
 		{name: "unknown cookie", req: browser("/p", cookie("unknown")), reason: core.ErrNoSession, status: 303, location: true},
 		{name: "aal2 policy", opts: []core.Option{core.RequireAAL2()}, req: browser("/p", cookie("active")), reason: core.ErrAAL2Required, status: 303, location: true},
 		{name: "aal2 from Ory, api", req: apiReq("/p", cookie("stepup")), reason: core.ErrAAL2Required, status: 403, api: true, location: true},

@@ -44,6 +44,7 @@ type credential struct {
 	size    int          // bytes of the Cookie header they make
 	checked bool         // every cookie's name and value were checked
 	full    bool         // MaxForwardedCookieBytes reached: later cookies are dropped
+	loop    bool         // the request carries the login-loop marker (loop.go)
 }
 
 // pair returns the i-th session cookie.
@@ -58,6 +59,7 @@ func (c *credential) pair(i int) cookiePair {
 type cookieMatcher struct {
 	exact    []string
 	prefixes []string
+	loop     string // the login-loop marker's name (loop.go); "" when off
 }
 
 func newCookieMatcher(names []string) cookieMatcher {
@@ -155,6 +157,9 @@ func (m *cookieMatcher) cookieHeader(h string, c *credential) {
 		}
 		name := trimOWS(part[:eq])
 		if !m.match(name) {
+			if name == m.loop && name != "" {
+				c.loop = true
+			}
 			continue
 		}
 		value := trimOWS(part[eq+1:])

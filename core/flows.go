@@ -105,9 +105,19 @@ func (g *Guard) RefreshRedirect(r *Request) Decision {
 // flowFor is where a denial whose reason has flow f sends the request:
 // browserLoc is a browser's 303 Location ("" when a browser gets a status
 // instead), apiLoc the flow an API client's JSON names as
-// redirect_browser_to. oryRedirect is Ory's redirect_browser_to, followed
-// only to known origins; refresh makes a step-up re-authenticate too (and
-// then Ory's redirect, which would not, is not followed).
+// redirect_browser_to, the same URL with the same return_to, so that a
+// single-page app can send the browser where a page load would have gone.
+// oryRedirect is Ory's redirect_browser_to, followed only to known
+// origins; refresh makes a step-up re-authenticate too (and then Ory's
+// redirect, which would not, is not followed).
+//
+// A native client (a session token in X-Session-Token or Authorization:
+// Bearer) gets no login URL in its 401: the browser login flow ends with a
+// session cookie in a browser, never with a token for the app that asked,
+// so the URL would send it down a path it cannot finish; it logs in
+// through Ory's API flow (/self-service/login/api), and Ory's own 401 names
+// no URL either. Its step-up and refresh answers keep the URL, as Ory's own
+// 403 session_aal2_required does.
 func (g *Guard) flowFor(r *Request, f flow, oryRedirect string, refresh bool) (browserLoc, apiLoc string) {
 	if f == flowNone {
 		return "", ""
@@ -115,7 +125,11 @@ func (g *Guard) flowFor(r *Request, f flow, oryRedirect string, refresh bool) (b
 	returnTo := g.ReturnTo(r)
 	switch f {
 	case flowLogin:
-		return g.flowURL(returnTo, false, false), ""
+		loc := g.flowURL(returnTo, false, false)
+		if nativeClient(r) {
+			return loc, ""
+		}
+		return loc, loc
 	case flowStepUp:
 		loc := g.flowURL(returnTo, refresh, true)
 		if u, ok := g.oryRedirect(oryRedirect, returnTo); ok && !refresh {

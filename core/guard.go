@@ -38,9 +38,10 @@ type Guard struct {
 	busyRefused atomic.Int64    // lookups refused by sem since the last log line
 	busyLogged  atomic.Int64    // unix nanoseconds of the last such log line
 
-	cache *otter.Cache[sessionKey, *entry] // nil when the cache is off
-	ttl   time.Duration
-	stale time.Duration
+	cache     *otter.Cache[sessionKey, *entry] // nil when the cache is off
+	ttl       time.Duration                    // upper bound of an entry's life
+	stale     time.Duration
+	followOry bool // Cache.TTL zero: cache only what Ory-Session-Cache-For allows
 
 	keyers    sync.Pool  // *keyer
 	sidSecret []byte     // keys session IDs (sidHash); the key secret keyers use
@@ -48,6 +49,8 @@ type Guard struct {
 
 	obs    hook        // Config.Observer; zero when none
 	shared *sharedTier // nil without Cache.Shared
+
+	loop loopGuard // the login-loop check (loop.go)
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -82,6 +85,9 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.log == nil {
 		g.log = slog.Default()
+	}
+	if err := g.initLoop(&cfg, ory); err != nil {
+		return nil, err
 	}
 	switch n := cfg.MaxConcurrentLookups; {
 	case n == 0:
@@ -151,7 +157,10 @@ func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 	g := rt.g
 	var c credential
 	g.cookies.extract(r, &c)
-	if c.kind == credNone || c.kind == credInvalid {
+	if c.kind == credNone {
+		return rt.loopCheck(r, rt.deny(r, result{kind: reasonNoSession}, false, nil))
+	}
+	if c.kind == credInvalid {
 		return rt.deny(r, result{kind: reasonNoSession}, false, nil)
 	}
 	now := g.now()
@@ -160,7 +169,11 @@ func (rt *Route) authenticate(ctx context.Context, r *Request) Decision {
 		res = g.recheck(ctx, &c, res, now) // once, before denying (recheck.go)
 	}
 	if res.kind == reasonSession {
-		return rt.check(ctx, r, res, now)
+		d := rt.check(ctx, r, res, now)
+		if c.loop && d.Session != nil {
+			d = g.clearLoop(r, d) // a session: no login loop (loop.go)
+		}
+		return d
 	}
 	return rt.deny(r, res, false, nil)
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,7 +89,11 @@ func crossSiteLogout(r *Request) Decision {
 // it carries Origin, that must be Config.AppURL's origin (or, without
 // AppURL, the request's own host). A cross-site request gets 403 and
 // nothing is logged out. GET and POST are treated alike; browsers send
-// Origin on every POST, so log out with a POST form.
+// Origin on every POST, so log out with a POST form, or with fetch: a
+// request that is not a page load (Sec-Fetch-Mode other than navigate) or
+// that prefers JSON gets 200 with {"logout_url": "..."} instead of the
+// redirect (the app's return_to when there is no session), for the page
+// to navigate to.
 //
 // A native (API) client that sends its session token instead of a cookie
 // is logged out through Ory's API (Ory's performNativeLogout) and gets 204
@@ -116,14 +121,30 @@ func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	}
 	returnTo := queryParam(r.URI, "return_to")
 	loc, err := g.browserLogout(ctx, &c, returnTo)
-	switch {
-	case err == nil:
+	if errors.Is(err, ErrNoSession) {
+		loc, err = g.SafeReturnTo(returnTo), nil
+	}
+	if err == nil {
+		if isAPI(r) {
+			return logoutJSON(loc)
+		}
 		return redirect(loc)
-	case errors.Is(err, ErrNoSession):
-		return redirect(g.SafeReturnTo(returnTo))
 	}
 	g.log.LogAttrs(ctx, slog.LevelError, "oryguard: logout failed", slog.String("error", err.Error()))
 	return respond(isAPI(r), http.StatusBadGateway, "", reasons[reasonOryFailed].text, "")
+}
+
+// logoutJSON answers a logout requested by fetch or XHR, which cannot
+// follow a redirect to Ory's origin: 200 with {"logout_url": loc}, for the
+// page to navigate to.
+func logoutJSON(loc string) Decision {
+	body, _ := json.Marshal(struct {
+		LogoutURL string `json:"logout_url"`
+	}{loc}) // cannot fail: a string
+	return Decision{Status: http.StatusOK, Body: body, Header: http.Header{
+		"Content-Type":  {"application/json; charset=utf-8"},
+		"Cache-Control": {"no-store"},
+	}}
 }
 
 // known is what the guard knew of a credential being logged out.

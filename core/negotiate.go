@@ -16,19 +16,48 @@ func (rt *Route) isAPI(r *Request) bool {
 }
 
 // isAPI reports whether the client should get JSON rather than redirects:
-// it sent a session token, its Accept prefers JSON over HTML, or its body is
-// JSON.
+// it sent a session token, it is not loading a page (fetch metadata), its
+// Accept prefers JSON over HTML, or its body is JSON.
+//
+// Fetch metadata comes first after the token: a fetch() or XHR sends
+// Accept: */* and cannot use a redirect to Ory's origin, but it says what
+// it is in Sec-Fetch-Mode (anything but "navigate") and Sec-Fetch-Dest
+// (anything but "document"). A browser's page load sends "navigate" and
+// "document", and then Accept decides as for clients without fetch
+// metadata.
 func isAPI(r *Request) bool {
-	if r.sessionToken() != "" {
-		return true
-	}
-	if _, ok := bearer(r.authorization()); ok {
+	if nativeClient(r) || !pageLoad(r) {
 		return true
 	}
 	if prefersJSON(r.accept()) {
 		return true
 	}
 	return isJSONMediaType(r.contentType())
+}
+
+// nativeClient reports whether the request carries a session token
+// (X-Session-Token or Authorization: Bearer) rather than a browser's
+// cookie: a native app or a script, which cannot use a browser flow.
+func nativeClient(r *Request) bool {
+	if r.sessionToken() != "" {
+		return true
+	}
+	_, ok := bearer(r.authorization())
+	return ok
+}
+
+// pageLoad reports whether fetch metadata, when the request carries it,
+// says it is a page load: Sec-Fetch-Mode navigate and Sec-Fetch-Dest
+// document (each when present). A request without fetch metadata (an older
+// browser, curl) may be one; Accept decides.
+func pageLoad(r *Request) bool {
+	if m := strings.TrimSpace(r.secFetchMode()); m != "" && !strings.EqualFold(m, "navigate") {
+		return false
+	}
+	if d := strings.TrimSpace(r.secFetchDest()); d != "" && !strings.EqualFold(d, "document") {
+		return false
+	}
+	return true
 }
 
 func isJSONMediaType(ct string) bool {

@@ -27,9 +27,19 @@ type Request struct {
 	Authorization string
 	// Cookies holds the Cookie header values (usually one).
 	Cookies []string
-	// SecFetchSite is the Sec-Fetch-Site header. Only the logout route
-	// reads it (a cross-site request is never handed Ory's logout URL).
+	// SecFetchSite is the Sec-Fetch-Site header. The logout route reads it
+	// (a cross-site request is never handed Ory's logout URL), and so does
+	// the login-loop check (a page load from another site may be a return
+	// from Ory's login).
 	SecFetchSite string
+	// SecFetchMode is the Sec-Fetch-Mode header: "navigate" for a page
+	// load, "cors", "same-origin" or "no-cors" for fetch and XHR. A
+	// request that is not a page load gets an API answer (401 JSON rather
+	// than a redirect), whatever its Accept says.
+	SecFetchMode string
+	// SecFetchDest is the Sec-Fetch-Dest header: "document" for a page
+	// load; anything else also means an API answer.
+	SecFetchDest string
 	// Origin is the Origin header; only the logout route reads it.
 	Origin string
 	// Host is the request's host (net/http's Request.Host, the Host
@@ -58,6 +68,8 @@ func (r *Request) accept() string        { return r.header(r.Accept, "Accept") }
 func (r *Request) contentType() string   { return r.header(r.ContentType, "Content-Type") }
 func (r *Request) secFetchSite() string  { return r.header(r.SecFetchSite, "Sec-Fetch-Site") }
 func (r *Request) origin() string        { return r.header(r.Origin, "Origin") }
+func (r *Request) secFetchMode() string  { return r.header(r.SecFetchMode, "Sec-Fetch-Mode") }
+func (r *Request) secFetchDest() string  { return r.header(r.SecFetchDest, "Sec-Fetch-Dest") }
 
 // RequestFromHTTP reads the facts the guard needs from a net/http request.
 // The net/http, Gin and Echo adapters use it; it allocates nothing.
@@ -80,6 +92,8 @@ func RequestFromHTTP(r *http.Request) Request {
 		Authorization: first(h["Authorization"]),
 		Cookies:       h["Cookie"],
 		SecFetchSite:  first(h["Sec-Fetch-Site"]),
+		SecFetchMode:  first(h["Sec-Fetch-Mode"]),
+		SecFetchDest:  first(h["Sec-Fetch-Dest"]),
 		Origin:        first(h["Origin"]),
 		Host:          r.Host,
 	}

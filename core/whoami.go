@@ -48,9 +48,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	} else {
 		req = req.XSessionToken(c.token)
 	}
-	// Freshness counts from when the question was sent: an answer that
-	// arrives late must not stretch a revoked session past the TTL.
-	sent := g.now()
+	sent := g.now() // freshness counts from here (lifetime)
 	start := time.Now()
 	s, resp, err := req.Execute()
 	if resp != nil && resp.Body != nil {
@@ -83,10 +81,8 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 			slog.Int("retry_after_seconds", res.retryAfter))
 	}
 	if res.kind == reasonSession && g.cache != nil {
-		exp := unixNano(*s.ExpiresAt)
-		hint := cacheFor(resp.Header, sent) // Ory's own limit, if it sent one
-		fresh := min(unixNano(sent.Add(g.ttl)), exp, hint)
-		if g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp, hint)}) {
+		fresh, evict := g.lifetime(resp.Header, sent, unixNano(*s.ExpiresAt))
+		if g.store(f, key, &entry{session: s, fresh: fresh, evict: evict}) {
 			g.share(ctx, key, s, fresh)
 		}
 	}

@@ -57,14 +57,42 @@ func answerCases() []tableCase {
 			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 		{
+			// The 401 names the login URL the redirect would use.
 			Name:    "no credential/API (Accept JSON)",
 			Request: get("/dashboard", acceptJSON),
-			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/dashboard")) },
 		},
 		{
 			Name:    "no credential/API (JSON body, no Accept)",
 			Request: post("/api/items", "application/json", `{"name":"x"}`),
-			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/api/items")) },
+		},
+		{
+			// fetch() sends Accept: */* and cannot follow a 303 to Ory.
+			Name:    "no credential/fetch (Sec-Fetch-Mode cors, Accept */*) gets the 401 JSON",
+			Request: get("/dashboard?tab=1", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "same-origin")),
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/dashboard?tab=1")) },
+		},
+		{
+			Name:    "no credential/fetch with an HTML Accept (Sec-Fetch-Mode same-origin) gets the 401 JSON",
+			Request: get("/dashboard", browser, fetchMeta("same-origin", "", "")),
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/dashboard")) },
+		},
+		{
+			Name:    "no credential/not a document (Sec-Fetch-Dest image) gets the 401 JSON",
+			Request: get("/avatar.png", rawHeader("Accept", "image/*"), fetchMeta("no-cors", "image", "same-origin")),
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/avatar.png")) },
+		},
+		{
+			Name:    "no credential/page load (Sec-Fetch-Mode navigate) gets 303",
+			Request: get("/dashboard", browser, fetchMeta("navigate", "document", "same-origin")),
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
+		},
+		{
+			Name:    "no credential/ForceBrowser wins over fetch metadata",
+			Options: []core.Option{core.ForceBrowser()},
+			Request: get("/dashboard", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "same-origin")),
+			Want:    func(e *caseEnv) Outcome { return toLogin(e, "return_to", "/dashboard") },
 		},
 		{
 			Name:    "no credential/browser POST gets 303 and the handler does not run",
@@ -386,7 +414,7 @@ func answerCases() []tableCase {
 			Name:    "ForceAPI/browser without credential",
 			Options: []core.Option{core.ForceAPI()},
 			Request: get("/dashboard", browser),
-			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, "") },
+			Want:    func(e *caseEnv) Outcome { return apiError(401, "", reasonNoSession, loginURL(e, "/dashboard")) },
 		},
 		{
 			Name:    "ForceBrowser/JSON client without credential",
@@ -555,6 +583,40 @@ func answerCases() []tableCase {
 			},
 		},
 		{
+			// fetch() cannot follow a 303 to Ory: it gets the URL in JSON.
+			Name:    "logout/fetch POST gets the logout URL in JSON",
+			Handler: mountLogout,
+			Setup:   session("logout-fetch", active("s-logout-fetch", "lf@example.com")),
+			Request: post("/logout?return_to=%2Fbye", "", "", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "same-origin"),
+				rawHeader("Origin", "http://example.com"), cookie(kratosCookie, "logout-fetch")),
+			Want: func(e *caseEnv) Outcome {
+				return Outcome{
+					Status:       200,
+					Body:         `{"logout_url":"` + e.OryURL + `/self-service/logout?token=fake-logout-token\u0026return_to=/bye"}`,
+					ContentType:  jsonType,
+					CacheControl: noStore,
+					Ory:          []orytest.Recorded{{Path: logoutFlow, Cookie: kratosCookie + "=" + e.Cred("logout-fetch")}},
+				}
+			},
+		},
+		{
+			Name:    "logout/fetch POST without session gets return_to in JSON",
+			Handler: mountLogout,
+			Request: post("/logout?return_to=%2Fbye", "", "", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "same-origin")),
+			Want: func(e *caseEnv) Outcome {
+				return Outcome{Status: 200, Body: `{"logout_url":"/bye"}`, ContentType: jsonType, CacheControl: noStore}
+			},
+		},
+		{
+			Name:    "logout/cross-site fetch POST gets 403 JSON",
+			Handler: mountLogout,
+			Request: post("/logout", "", "", rawHeader("Accept", "*/*"), fetchMeta("cors", "empty", "cross-site"),
+				rawHeader("Origin", "https://evil.example"), cookie(kratosCookie, "logout-fetch-csrf")),
+			Want: func(e *caseEnv) Outcome {
+				return apiError(403, "", "Logout must be requested from the app's own pages.", "")
+			},
+		},
+		{
 			Name:    "logout/foreign return_to",
 			Handler: mountLogout,
 			Request: get("/logout?return_to=https%3A%2F%2Fevil.example%2F", browser),
@@ -619,6 +681,24 @@ func acceptJSON(_ *caseEnv, r *http.Request) { r.Header.Set("Accept", "applicati
 // cookie adds a Cookie header carrying the run's credential cred.
 func cookie(name, cred string) reqOpt {
 	return func(e *caseEnv, r *http.Request) { r.Header.Add("Cookie", name+"="+e.Cred(cred)) }
+}
+
+// fetchMeta sets the fetch metadata headers a browser sends (each when not
+// empty).
+func fetchMeta(mode, dest, site string) reqOpt {
+	return func(_ *caseEnv, r *http.Request) {
+		for k, v := range map[string]string{"Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest, "Sec-Fetch-Site": site} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+	}
+}
+
+// loginURL is the fake Ory's browser login URL returning to target, as the
+// guard builds it (and names it in a 401's redirect_browser_to).
+func loginURL(e *caseEnv, target string) string {
+	return e.OryURL + loginFlow + "?" + url.Values{"return_to": {target}}.Encode()
 }
 
 // rawCookie adds a Cookie header as is.

@@ -515,7 +515,7 @@ func runTable(t *testing.T, cases []tableCase, targets ...Target) {
 		name  string
 		cache core.CacheConfig
 	}{
-		{"cache-off", core.CacheConfig{}},
+		{"cache-off", core.CacheConfig{Disabled: true}},
 		{"cache-on", core.CacheConfig{TTL: time.Minute}},
 	} {
 		t.Run(run.name, func(t *testing.T) {

@@ -37,7 +37,9 @@ var spoofedHosts = []string{
 }
 
 // hostileHeaders are credential headers that must never reach Ory:
-// oversized, with control or invalid bytes, or of the wrong scheme.
+// oversized, with control or invalid bytes, or of the wrong scheme; and
+// planted login-loop markers, on a fetch and on a plain request, which
+// must neither show the login-loop page nor get a cookie.
 func hostileHeaders() [][]string {
 	const ck = "Cookie: " + kratosCookie + "="
 	return [][]string{
@@ -50,13 +52,17 @@ func hostileHeaders() [][]string {
 		{"Authorization: Bearer \xc3\x28"},
 		{"Authorization: Basic Z29vZDpnb29k"},
 		{"Cookie: big=" + strings.Repeat("a", 2<<20)},
+		{"Cookie: oryguard_login_loop=9999999999.AAAAAAAAAAAAAAAAAAAAAA", "Sec-Fetch-Mode: cors", "Sec-Fetch-Site: cross-site"},
+		{"Cookie: __Host-oryguard_login_loop=garbage; oryguard_login_loop=garbage"},
 	}
 }
 
 // runHostile sends hostile request targets, spoofed host headers and
 // hostile credential headers to each target's short form on a real
 // server. return_to never leads off the app, no hostile credential
-// reaches Ory, and the protected handler never runs. A server may refuse a
+// reaches Ory, no denial sets a cookie (none of them is a page load
+// coming back from another site), and the protected handler never runs.
+// A server may refuse a
 // request it will not parse (4xx, or hang up) or, for an absolute-form
 // target (which fasthttp rewrites), answer 303 with a same-app return_to.
 func runHostile(t *testing.T, targets []Target) {
@@ -96,6 +102,7 @@ func checkHostileTarget(t *testing.T, addr, target, oryURL string) {
 	if resp == nil {
 		return // refused by the server before any handler ran
 	}
+	noCookie(t, resp)
 	if rt, _ := returnTo(resp, oryURL); target == "/dash?x=1" && rt != target {
 		t.Errorf("plain target: %d, return_to %q", resp.StatusCode, rt)
 	}
@@ -119,8 +126,17 @@ func checkHostileHeader(t *testing.T, addr string, h []string) {
 	if resp == nil {
 		return // refused by the server before any handler ran
 	}
+	noCookie(t, resp)
 	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusUnauthorized && (resp.StatusCode < 400 || resp.StatusCode >= 500) {
 		t.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+// noCookie fails when a denial sets a cookie.
+func noCookie(t *testing.T, resp *rawAnswer) {
+	t.Helper()
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Errorf("status %d sets cookies %q", resp.StatusCode, sc)
 	}
 }
 
