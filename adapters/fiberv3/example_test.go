@@ -127,5 +127,5 @@ func Example_customErrorPage() {
 	// Output:
 	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
 	// 403 <p>Please verify your email address.</p>
-	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."}}
+	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."},"redirect_browser_to":"ORY/self-service/login/browser?return_to=%2Fverified"}
 }

@@ -7,6 +7,7 @@ require github.com/oryguard/oryguard/core v0.1.0
 require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/ory/client-go v1.22.92 // indirect
+	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 )
 
