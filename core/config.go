@@ -63,6 +63,14 @@ type Config struct {
 	// ORY_SDK_URL environment variable.
 	OryURL string
 
+	// BrowserURL is the URL browsers use to reach Ory, when that is not
+	// OryURL: for example oryproxy's URL() (https://app.example/.ory), so
+	// that Ory's cookies are set on the app's own domain. Every URL the
+	// guard hands a browser (login, refresh, step-up, Ory's
+	// redirect_browser_to and logout_url) points there; whoami still goes
+	// server-side to OryURL. Empty means OryURL.
+	BrowserURL string
+
 	// AppURL is the app's public base URL (scheme, host and an optional
 	// path prefix), used to make return_to absolute. Empty means return_to
 	// is the request's path and query alone, which Ory resolves against its

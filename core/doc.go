@@ -39,7 +39,10 @@
 // and "re-authenticate" routes (the adapters wrap them as handlers);
 // [Guard.LoginURL], [Guard.StepUpURL], [Guard.RefreshURL] and
 // [Guard.LogoutURL] build Ory's flow URLs for links and buttons, with
-// return_to checked by [Guard.SafeReturnTo].
+// return_to checked by [Guard.SafeReturnTo]. Every URL handed to a browser
+// is on [Config].BrowserURL when that is set (an in-app Ory proxy,
+// github.com/oryguard/oryguard/adapters/proxy), so that Ory's cookies are
+// set for the app's own host; whoami always goes to Config.OryURL.
 //
 // # Denials
 //

@@ -19,7 +19,7 @@ func (g *Guard) flowURL(returnTo string, refresh, aal2 bool) string {
 	if returnTo != "" {
 		q.Set("return_to", returnTo)
 	}
-	return g.ory + "/self-service/login/browser?" + q.Encode()
+	return g.browserURL("/self-service/login/browser?" + q.Encode())
 }
 
 // LoginURL is Ory's browser login flow URL, returning to returnTo (checked
@@ -89,7 +89,7 @@ func (g *Guard) oryRedirect(raw, returnTo string) (string, bool) {
 	o := origin(u)
 	for _, allowed := range g.redirectOrigins {
 		if o == allowed {
-			return withReturnTo(raw, returnTo)
+			return withReturnTo(g.toBrowser(raw), returnTo)
 		}
 	}
 	return "", false

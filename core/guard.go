@@ -51,6 +51,10 @@ type Guard struct {
 	shared *sharedTier // nil without Cache.Shared
 
 	loop loopGuard // the login-loop check (loop.go)
+
+	// browser is where browsers reach Ory: Config.BrowserURL, or ory
+	// (browserurl.go).
+	browser string
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -69,6 +73,9 @@ func New(cfg Config) (*Guard, error) {
 		flights: map[sessionKey]*flight{},
 	}
 	g.backoff.Interval = time.Second / BackoffProbesPerSecond
+	if g.browser, err = resolveBrowserURL(cfg.BrowserURL, ory); err != nil {
+		return nil, err
+	}
 	if g.redirectOrigins, err = redirectOrigins(ory, cfg.AllowedRedirectOrigins); err != nil {
 		return nil, err
 	}

@@ -279,5 +279,5 @@ func (g *Guard) logoutURL(ctx context.Context, c *credential, returnTo string) (
 	if flow == nil || flow.LogoutUrl == "" {
 		return "", errors.New("oryguard: create logout flow: Ory returned no logout_url")
 	}
-	return flow.LogoutUrl, nil
+	return g.toBrowser(flow.LogoutUrl), nil
 }

@@ -81,7 +81,7 @@ const loopCookieName = "oryguard_login_loop"
 // the app are on different sites, where Ory's session cookie cannot reach
 // the app.
 func (g *Guard) initLoop(cfg *Config, ory *url.URL) error {
-	g.warnCrossSite(ory)
+	g.warnCrossSite(ory, cfg.BrowserURL)
 	if cfg.LoginLoop.Disabled {
 		return nil
 	}
@@ -109,13 +109,14 @@ func (g *Guard) initLoop(cfg *Config, ory *url.URL) error {
 }
 
 // warnCrossSite logs one warning when OryURL and AppURL are on different
-// sites (registrable domains) and no AllowedRedirectOrigins entry is on
-// the app's site (an Ory Network custom domain): Ory's session cookie then
+// sites (registrable domains) and neither BrowserURL (the in-app proxy) nor
+// an AllowedRedirectOrigins entry (an Ory Network custom domain) is on the
+// app's site: Ory's session cookie then
 // never reaches the app, and every login loops. An Ory on a loopback IP
 // address is a test double (core/orytest) far more often than a browser's
 // login server, and is not warned about; the loop check still notices a
 // loop there.
-func (g *Guard) warnCrossSite(ory *url.URL) {
+func (g *Guard) warnCrossSite(ory *url.URL, browser string) {
 	if g.appURL == nil {
 		return
 	}
@@ -126,8 +127,8 @@ func (g *Guard) warnCrossSite(ory *url.URL) {
 	if site(ory.Hostname()) == app {
 		return
 	}
-	for _, o := range g.redirectOrigins {
-		if u, err := url.Parse(o); err == nil && site(u.Hostname()) == app {
+	for _, o := range append([]string{browser}, g.redirectOrigins...) {
+		if u, err := url.Parse(o); err == nil && o != "" && site(u.Hostname()) == app {
 			return
 		}
 	}

@@ -207,20 +207,25 @@ func TestCrossSiteWarning(t *testing.T) {
 		app     string
 		origins []string
 		warn    bool
+		browser string
 	}{
-		{"Ory Network project URL", "https://slug.projects.oryapis.com", "https://app.example.com", nil, true},
-		{"another registrable domain", "https://auth.example.net", "https://app.example.com", nil, true},
-		{"localhost and 127.0.0.1", "http://localhost:4433", "http://127.0.0.1:3000", nil, true},
-		{"same site", "https://auth.example.com", "https://app.example.com", nil, false},
-		{"same site under a public suffix", "https://auth.example.co.uk", "https://www.example.co.uk", nil, false},
-		{"tunnel on localhost", "http://localhost:4000", "http://localhost:3000", nil, false},
-		{"custom domain on the app's site", "https://slug.projects.oryapis.com", "https://app.example.com", []string{"https://auth.example.com"}, false},
-		{"no AppURL", "https://slug.projects.oryapis.com", "", nil, false},
-		{"loopback test server", "http://127.0.0.1:4433", "https://app.example.com", nil, false},
+		{"Ory Network project URL", "https://slug.projects.oryapis.com", "https://app.example.com", nil, true, ""},
+		{"another registrable domain", "https://auth.example.net", "https://app.example.com", nil, true, ""},
+		{"localhost and 127.0.0.1", "http://localhost:4433", "http://127.0.0.1:3000", nil, true, ""},
+		{"same site", "https://auth.example.com", "https://app.example.com", nil, false, ""},
+		{"same site under a public suffix", "https://auth.example.co.uk", "https://www.example.co.uk", nil, false, ""},
+		{"tunnel on localhost", "http://localhost:4000", "http://localhost:3000", nil, false, ""},
+		{"custom domain on the app's site", "https://slug.projects.oryapis.com", "https://app.example.com", []string{"https://auth.example.com"}, false, ""},
+		{"no AppURL", "https://slug.projects.oryapis.com", "", nil, false, ""},
+		{"loopback test server", "http://127.0.0.1:4433", "https://app.example.com", nil, false, ""},
+		{"in-app proxy", "https://slug.projects.oryapis.com", "https://app.example.com", nil, false, "https://app.example.com/.ory"},
+		{"BrowserURL on another site", "https://slug.projects.oryapis.com", "https://app.example.com", nil, true, "https://slug.projects.oryapis.com"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, logs := newGuard(t, tc.ory, func(c *core.Config) { c.AppURL, c.AllowedRedirectOrigins = tc.app, tc.origins })
+			_, logs := newGuard(t, tc.ory, func(c *core.Config) {
+				c.AppURL, c.AllowedRedirectOrigins, c.BrowserURL = tc.app, tc.origins, tc.browser
+			})
 			if n := strings.Count(logs.String(), "different sites"); n != map[bool]int{true: 1, false: 0}[tc.warn] {
 				t.Fatalf("%d warnings, want warn=%v: %s", n, tc.warn, logs.String())
 			}

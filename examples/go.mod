@@ -8,6 +8,7 @@ replace (
 	github.com/oryguard/oryguard/adapters/gin => ../adapters/gin
 	github.com/oryguard/oryguard/adapters/nethttp => ../adapters/nethttp
 	github.com/oryguard/oryguard/adapters/otel => ../adapters/otel
+	github.com/oryguard/oryguard/adapters/proxy => ../adapters/proxy
 	github.com/oryguard/oryguard/core => ../core
 )
 
@@ -23,6 +24,7 @@ require (
 	github.com/oryguard/oryguard/adapters/gin v0.1.0
 	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
 	github.com/oryguard/oryguard/adapters/otel v0.1.0
+	github.com/oryguard/oryguard/adapters/proxy v0.1.0
 	github.com/oryguard/oryguard/core v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

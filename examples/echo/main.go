@@ -17,17 +17,24 @@ import (
 func main() {
 	env := ui.FromEnv()
 	e := echo.New()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	guard, err := core.New(env.GuardConfig())
 	if err != nil {
 		e.Logger.Fatal(err)
 	}
-	e.Logger.Printf("Ory at %s", env.OryURL)
-	e.Logger.Fatal(routes(e, guard).Start(env.Addr))
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, nil)
+	if err != nil {
+		e.Logger.Fatal(err)
+	}
+	e.Logger.Printf("Ory at %s, served to browsers at %s", env.OryURL, ory.Proxy.URL())
+	e.Logger.Fatal(routes(e, guard, ory).Start(env.Addr))
 }
 
-func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
+func routes(e *echo.Echo, guard *core.Guard, ory *ui.Ory) *echo.Echo {
 	e.Renderer = renderer{}
 	e.Use(middleware.RequestLogger(), middleware.Recover())
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	e.Any("/.ory/*", echo.WrapHandler(ory.Proxy))
 
 	e.GET("/", func(c echo.Context) error {
 		s, _ := oryecho.Session(c) // optional: nil for anonymous visitors
@@ -60,7 +67,7 @@ func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
 	}))
 	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
 	e.POST("/logout", oryecho.LogoutHandler(guard)) // a form button: see README
-	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+	for path, page := range ory.Flows.Pages() {
 		e.GET(path, echo.WrapHandler(page))
 	}
 	return e

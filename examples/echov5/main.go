@@ -18,21 +18,31 @@ import (
 func main() {
 	env := ui.FromEnv()
 	e := echo.New()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL, Logger: e.Logger})
+	cfg := env.GuardConfig()
+	cfg.Logger = e.Logger
+	guard, err := core.New(cfg)
 	if err != nil {
 		e.Logger.Error("oryguard", "error", err)
 		os.Exit(1)
 	}
-	e.Logger.Info("Ory at " + env.OryURL)
-	if err := routes(e, guard).Start(env.Addr); err != nil {
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, e.Logger)
+	if err != nil {
+		e.Logger.Error("oryguard", "error", err)
+		os.Exit(1)
+	}
+	e.Logger.Info("Ory at " + env.OryURL + ", served to browsers at " + ory.Proxy.URL())
+	if err := routes(e, guard, ory).Start(env.Addr); err != nil {
 		e.Logger.Error("server", "error", err)
 		os.Exit(1)
 	}
 }
 
-func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
+func routes(e *echo.Echo, guard *core.Guard, ory *ui.Ory) *echo.Echo {
 	e.Renderer = renderer{}
 	e.Use(middleware.RequestLogger(), middleware.Recover())
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	e.Any("/.ory/*", echo.WrapHandler(ory.Proxy))
 
 	e.GET("/", func(c *echo.Context) error {
 		s, _ := oryecho.Session(c) // optional: nil for anonymous visitors
@@ -70,7 +80,7 @@ func routes(e *echo.Echo, guard *core.Guard) *echo.Echo {
 
 	e.GET("/refresh-session", oryecho.RefreshHandler(guard))
 	e.POST("/logout", oryecho.LogoutHandler(guard)) // a form button: see README
-	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+	for path, page := range ory.Flows.Pages() {
 		e.GET(path, echo.WrapHandler(page))
 	}
 	return e

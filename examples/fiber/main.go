@@ -8,6 +8,7 @@ import (
 	"log"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/logger"
 	oryfiber "github.com/oryguard/oryguard/adapters/fiber"
 	"github.com/oryguard/oryguard/core"
@@ -16,17 +17,24 @@ import (
 
 func main() {
 	env := ui.FromEnv()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	guard, err := core.New(env.GuardConfig())
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("Ory at %s", env.OryURL)
-	log.Fatal(newApp(guard).Listen(env.Addr))
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("Ory at %s, served to browsers at %s", env.OryURL, ory.Proxy.URL())
+	log.Fatal(newApp(guard, ory).Listen(env.Addr))
 }
 
-func newApp(guard *core.Guard) *fiber.App {
+func newApp(guard *core.Guard, ory *ui.Ory) *fiber.App {
 	app := fiber.New(fiber.Config{Views: views{}})
 	app.Use(logger.New())
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	app.All("/.ory/*", adaptor.HTTPHandler(ory.Proxy))
 
 	app.Get("/", oryfiber.Middleware(guard, core.Optional()), func(c *fiber.Ctx) error {
 		s, _ := oryfiber.Session(c) // optional: nil for anonymous visitors
@@ -59,7 +67,7 @@ func newApp(guard *core.Guard) *fiber.App {
 	})
 	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
 	app.Post("/logout", oryfiber.LogoutHandler(guard)) // a form button: see README
-	flows := ui.NewFlows(guard.OryURL())
+	flows := ory.Flows
 	for _, path := range ui.Paths {
 		app.Get(path, func(c *fiber.Ctx) error {
 			page := flows.Serve(c.UserContext(), path, string(c.Request().URI().QueryString()), c.Get(fiber.HeaderCookie))

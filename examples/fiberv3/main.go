@@ -8,6 +8,7 @@ import (
 	"log"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/gofiber/fiber/v3/middleware/logger"
 	oryfiber "github.com/oryguard/oryguard/adapters/fiberv3"
 	"github.com/oryguard/oryguard/core"
@@ -16,12 +17,16 @@ import (
 
 func main() {
 	env := ui.FromEnv()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	guard, err := core.New(env.GuardConfig())
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("Ory at %s", env.OryURL)
-	log.Fatal(newApp(guard).Listen(env.Addr))
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("Ory at %s, served to browsers at %s", env.OryURL, ory.Proxy.URL())
+	log.Fatal(newApp(guard, ory).Listen(env.Addr))
 }
 
 // profile answers the signed-in visitor's profile as the page name (or as
@@ -36,9 +41,12 @@ func profile(page string, asJSON func(c fiber.Ctx) bool) fiber.Handler {
 	}
 }
 
-func newApp(guard *core.Guard) *fiber.App {
+func newApp(guard *core.Guard, ory *ui.Ory) *fiber.App {
 	app := fiber.New(fiber.Config{Views: views{}})
 	app.Use(logger.New())
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	app.All("/.ory/*", adaptor.HTTPHandler(ory.Proxy))
 
 	never := func(fiber.Ctx) bool { return false }
 	always := func(fiber.Ctx) bool { return true }
@@ -60,7 +68,7 @@ func newApp(guard *core.Guard) *fiber.App {
 	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
 	app.Post("/logout", oryfiber.LogoutHandler(guard)) // a form button: see README
 
-	flows := ui.NewFlows(guard.OryURL())
+	flows := ory.Flows
 	for _, path := range ui.Paths {
 		app.Get(path, func(c fiber.Ctx) error {
 			page := flows.Serve(c.Context(), path, string(c.Request().URI().QueryString()), c.Get(fiber.HeaderCookie))

@@ -19,19 +19,26 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard, err := core.New(guardConfig(env.OryURL, env.AppURL))
+	guard, err := core.New(guardConfig(env))
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("listening on http://%s (Ory at %s; metrics at /metrics)", env.Addr, env.OryURL)
-	log.Fatal(newRouter(guard, tel.metrics).Run(env.Addr))
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s (Ory at %s, served to browsers at %s; metrics at /metrics)", env.Addr, env.OryURL, ory.Proxy.URL())
+	log.Fatal(newRouter(guard, ory, tel.metrics).Run(env.Addr))
 }
 
 // newRouter wires the routes; metrics, when not nil, serves /metrics.
-func newRouter(guard *core.Guard, metrics http.Handler) *gin.Engine {
+func newRouter(guard *core.Guard, ory *ui.Ory, metrics http.Handler) *gin.Engine {
 	r := gin.Default()
 	_ = r.SetTrustedProxies(nil) // no proxy in front: never read X-Forwarded-For
 	r.SetHTMLTemplate(ui.Templates())
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	r.Any("/.ory/*path", gin.WrapH(ory.Proxy))
 
 	r.GET("/", orygin.Middleware(guard, core.Optional()), func(c *gin.Context) {
 		s, _ := orygin.Session(c) // optional: nil for anonymous visitors
@@ -69,7 +76,7 @@ func newRouter(guard *core.Guard, metrics http.Handler) *gin.Engine {
 	}
 	r.GET("/refresh-session", orygin.RefreshHandler(guard))
 	r.POST("/logout", orygin.LogoutHandler(guard)) // a form button: see README
-	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+	for path, page := range ory.Flows.Pages() {
 		r.GET(path, gin.WrapH(page))
 	}
 	return r

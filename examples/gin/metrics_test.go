@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
+	"github.com/oryguard/oryguard/examples/internal/ui"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -30,11 +31,16 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tel.provider.Shutdown(context.Background()) })
-	guard, err := core.New(guardConfig(ory.URL, ""))
+	env := ui.Env{OryURL: ory.URL, Addr: "127.0.0.1:4455"}
+	guard, err := core.New(guardConfig(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newRouter(guard, tel.metrics))
+	flows, err := ui.NewOry(ory.URL, env.Origin(), guard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newRouter(guard, flows, tel.metrics))
 	t.Cleanup(srv.Close)
 
 	for _, r := range []struct {

@@ -7,6 +7,7 @@ import (
 
 	oryotel "github.com/oryguard/oryguard/adapters/otel"
 	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/examples/internal/ui"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
@@ -40,13 +41,12 @@ func newTelemetry() (*telemetry, error) {
 	return &telemetry{provider: mp, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
 }
 
-// guardConfig is the guard's configuration: a session cache and oryotel
-// (on the global providers) as its Observer.
-func guardConfig(oryURL, appURL string) core.Config {
-	return core.Config{
-		OryURL:   oryURL,
-		AppURL:   appURL,
-		Cache:    core.CacheConfig{TTL: 30 * time.Second},
-		Observer: oryotel.New(),
-	}
+// guardConfig is the guard's configuration: browsers sent to the app's Ory
+// proxy, a session cache and oryotel (on the global providers) as its
+// Observer.
+func guardConfig(env ui.Env) core.Config {
+	cfg := env.GuardConfig()
+	cfg.Cache = core.CacheConfig{TTL: 30 * time.Second}
+	cfg.Observer = oryotel.New()
+	return cfg
 }

@@ -15,16 +15,23 @@ import (
 
 func main() {
 	env := ui.FromEnv()
-	guard, err := core.New(core.Config{OryURL: env.OryURL, AppURL: env.AppURL})
+	guard, err := core.New(env.GuardConfig())
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("listening on http://%s (Ory at %s)", env.Addr, env.OryURL)
-	log.Fatal(http.ListenAndServe(env.Addr, newMux(guard)))
+	ory, err := ui.NewOry(env.OryURL, env.Origin(), guard, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s (Ory at %s, served to browsers at %s)", env.Addr, env.OryURL, ory.Proxy.URL())
+	log.Fatal(http.ListenAndServe(env.Addr, newMux(guard, ory)))
 }
 
-func newMux(guard *core.Guard) *http.ServeMux {
+func newMux(guard *core.Guard, ory *ui.Ory) *http.ServeMux {
 	mux := http.NewServeMux()
+	// Ory on the app's origin, outside the guard: browsers never need Ory's
+	// own host, and Ory's cookies are set for this one.
+	mux.Handle("/.ory/", ory.Proxy)
 	mux.Handle("GET /{$}", oryhttp.Middleware(guard, core.Optional())(http.HandlerFunc(home)))
 	mux.Handle("GET /dashboard", oryhttp.Middleware(guard)(http.HandlerFunc(dashboard)))
 	mux.Handle("GET /api/me", oryhttp.Middleware(guard, core.ForceAPI())(http.HandlerFunc(me)))
@@ -46,7 +53,7 @@ func newMux(guard *core.Guard) *http.ServeMux {
 	})(http.HandlerFunc(dashboard)))
 	mux.Handle("GET /refresh-session", oryhttp.RefreshHandler(guard))
 	mux.Handle("POST /logout", oryhttp.LogoutHandler(guard)) // a form button: see README
-	for path, page := range ui.NewFlows(guard.OryURL()).Pages() {
+	for path, page := range ory.Flows.Pages() {
 		mux.Handle("GET "+path, page)
 	}
 	return mux

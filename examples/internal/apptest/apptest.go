@@ -14,6 +14,7 @@ import (
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
+	"github.com/oryguard/oryguard/examples/internal/ui"
 )
 
 // Session cookie value and email of the fake session.
@@ -27,10 +28,15 @@ const (
 	verifiedID     = "session-2"
 )
 
+// AppOrigin is the public origin the apps under test are configured with:
+// the guard's BrowserURL and the Ory proxy's URLs are built on it.
+const AppOrigin = "http://app.test"
+
 // Run starts a fake Ory server, builds the app with serve (which serves the
-// guard's app on a loopback port and returns its base URL) and checks the
-// public page, the dashboard, /api/me and the flow pages.
-func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL string)) {
+// guard's app and its Ory proxy and flow pages on a loopback port and
+// returns its base URL) and checks the public page, the dashboard, /api/me,
+// the proxy and the flow pages.
+func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard, ory *ui.Ory) (baseURL string)) {
 	t.Helper()
 	ory := orytest.NewServer()
 	t.Cleanup(ory.Close)
@@ -38,11 +44,26 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 	verified := orytest.ActiveSession(verifiedID, verifiedEmail)
 	verified.Identity.VerifiableAddresses = []client.VerifiableIdentityAddress{{Value: verifiedEmail, Via: "email", Status: "completed", Verified: true}}
 	ory.Session(verifiedCookie, verified)
-	guard, err := core.New(core.Config{OryURL: ory.URL})
+	proxied := AppOrigin + ui.ProxyPrefix
+	guard, err := core.New(core.Config{OryURL: ory.URL, BrowserURL: proxied})
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, guard)
+	mounted, err := ui.NewOry(ory.URL, AppOrigin, guard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, guard, mounted)
+
+	t.Run("Ory proxy mounted outside the guard", func(t *testing.T) {
+		r := get(t, base+"/.ory/sessions/whoami", "application/json", true)
+		want(t, r, http.StatusOK, "application/json", sessionID)
+		if cc := r.Header.Get("Cache-Control"); cc != "private, no-store" {
+			t.Errorf("Cache-Control %q: not the proxy's answer", cc)
+		}
+		r = get(t, base+"/.ory/admin/identities", "", false)
+		want(t, r, http.StatusNotFound, "")
+	})
 
 	t.Run("public page", func(t *testing.T) {
 		r := get(t, base+"/", "", false)
@@ -67,7 +88,7 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 		r := get(t, base+"/dashboard", "", false)
 		want(t, r, http.StatusSeeOther, "")
 		loc := r.Header.Get("Location")
-		if !strings.HasPrefix(loc, ory.URL+"/self-service/login/browser?") || !strings.Contains(loc, "return_to=%2Fdashboard") {
+		if !strings.HasPrefix(loc, proxied+"/self-service/login/browser?") || !strings.Contains(loc, "return_to=%2Fdashboard") {
 			t.Errorf("Location = %q, want Ory's login flow returning to /dashboard", loc)
 		}
 	})
@@ -120,7 +141,7 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 		// The log-out button posts a form from the app's own page.
 		r = post(t, base+"/logout", base)
 		want(t, r, http.StatusSeeOther, "")
-		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, ory.URL+"/self-service/logout?token=") {
+		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, proxied+"/self-service/logout?token=") {
 			t.Errorf("logout Location = %q", loc)
 		}
 		// A form on another site does not log the user out.
@@ -136,8 +157,8 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard) (baseURL stri
 		} {
 			r := get(t, base+tc.path, "", false)
 			want(t, r, http.StatusSeeOther, "")
-			if loc := r.Header.Get("Location"); loc != ory.URL+tc.want {
-				t.Errorf("GET %s: Location = %q, want %q", tc.path, loc, ory.URL+tc.want)
+			if loc := r.Header.Get("Location"); loc != proxied+tc.want {
+				t.Errorf("GET %s: Location = %q, want %q", tc.path, loc, proxied+tc.want)
 			}
 		}
 	})

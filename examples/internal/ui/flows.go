@@ -16,21 +16,31 @@ import (
 
 // Flows serves the pages a self-hosted Kratos sends browsers to
 // (selfservice.flows.*.ui_url): /login, /registration, /settings and
-// /error. Each page fetches its flow from Ory with the browser's CSRF and
-// session cookies and renders the flow's UI nodes as a plain HTML form that
-// posts straight to Ory. Ory Network projects use the hosted Account
-// Experience instead and never send browsers here.
+// /error. Each page fetches its flow from Ory (through the app's own Ory
+// proxy, with NewOry) with the browser's CSRF and session cookies and
+// renders the flow's UI nodes as a plain HTML form that posts to the flow's
+// action: on the app's origin through the proxy. Ory Network projects use
+// the hosted Account Experience instead and never send browsers here.
 type Flows struct {
 	ory string
 	api *client.APIClient
 }
 
-// NewFlows returns the flow pages for the Ory (Kratos) public API at oryURL.
+// NewFlows returns the flow pages for the Ory (Kratos) public API at
+// oryURL, which browsers reach directly. The example apps use NewOry
+// instead, whose pages go through the app's own Ory proxy.
 func NewFlows(oryURL string) *Flows {
+	return newFlows(oryURL, nil)
+}
+
+// newFlows returns the flow pages for Ory at oryURL, as browsers reach it;
+// transport, when not nil, carries the pages' own requests there.
+func newFlows(oryURL string, transport http.RoundTripper) *Flows {
 	cfg := client.NewConfiguration()
 	base := strings.TrimRight(oryURL, "/")
 	cfg.Servers = client.ServerConfigurations{{URL: base}}
 	cfg.HTTPClient = &http.Client{
+		Transport:     transport,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -28,11 +28,11 @@ type Env struct {
 	// AppURL is $APP_URL, the app's public base URL (core.Config.AppURL).
 	// Empty means relative return_to URLs.
 	AppURL string
-	// Addr is where the app listens: 127.0.0.1:$PORT, default port 4455.
+	// Addr is where the app listens: $LISTEN_HOST:$PORT, default 127.0.0.1:4455.
 	Addr string
 }
 
-// FromEnv reads ORY_SDK_URL, APP_URL and PORT.
+// FromEnv reads ORY_SDK_URL, APP_URL, LISTEN_HOST and PORT.
 func FromEnv() Env {
 	e := Env{OryURL: os.Getenv("ORY_SDK_URL"), AppURL: os.Getenv("APP_URL")}
 	if e.OryURL == "" {
@@ -42,7 +42,11 @@ func FromEnv() Env {
 	if port == "" {
 		port = "4455"
 	}
-	e.Addr = net.JoinHostPort("127.0.0.1", port)
+	host := os.Getenv("LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	e.Addr = net.JoinHostPort(host, port)
 	return e
 }
 

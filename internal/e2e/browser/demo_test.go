@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,7 +56,7 @@ func TestDemo(t *testing.T) {
 	if framework == "" {
 		framework = "gin"
 	}
-	startApp(ctx, t, root, framework, ory.PublicURL(), port)
+	startApp(ctx, t, root, framework, ory.PublicURL(), "127.0.0.1", port)
 	t.Logf("kratos and app up after %s", time.Since(began).Round(time.Millisecond))
 	b := newBrowser(ctx, t, chromium)
 
@@ -169,9 +171,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startApp builds examples/<framework>, starts it on port against Ory and
-// waits until it answers. The process is stopped when the test ends.
-func startApp(ctx context.Context, t *testing.T, root, framework, oryURL string, port int) {
+// startApp builds examples/<framework>, starts it on host:port against Ory
+// and waits until it answers. The process is stopped when the test ends.
+func startApp(ctx context.Context, t *testing.T, root, framework, oryURL, host string, port int) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), framework+"-example")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+framework)
@@ -188,7 +190,7 @@ func startApp(ctx context.Context, t *testing.T, root, framework, oryURL string,
 	}
 	var out lockedBuffer
 	cmd := exec.Command(bin)
-	cmd.Env = append(env, "ORY_SDK_URL="+oryURL, fmt.Sprintf("PORT=%d", port), "GIN_MODE=release")
+	cmd.Env = append(env, "ORY_SDK_URL="+oryURL, "LISTEN_HOST="+host, fmt.Sprintf("PORT=%d", port), "GIN_MODE=release")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the example app: %v", err)
@@ -214,7 +216,7 @@ func startApp(ctx context.Context, t *testing.T, root, framework, oryURL string,
 	hc := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		resp, err := hc.Get(fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port))))
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

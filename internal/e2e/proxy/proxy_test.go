@@ -151,7 +151,14 @@ func (b *browser) selfService(proxied, kind string, params, fields url.Values) s
 // selfServiceFunc is selfService with form fields that depend on the flow.
 func (b *browser) selfServiceFunc(proxied, kind string, params url.Values, fieldsFor func(*flow) url.Values) string {
 	b.t.Helper()
-	status, loc, body := b.do("GET", proxied+"/self-service/"+kind+"/browser?"+params.Encode(), "text/html", nil)
+	return b.selfServiceAt(proxied, proxied+"/self-service/"+kind+"/browser?"+params.Encode(), kind, fieldsFor)
+}
+
+// selfServiceAt runs a flow from start, the URL that creates it: one the
+// guard sent the browser to, or one the app links to.
+func (b *browser) selfServiceAt(proxied, start, kind string, fieldsFor func(*flow) url.Values) string {
+	b.t.Helper()
+	status, loc, body := b.do("GET", start, "text/html", nil)
 	if status != http.StatusSeeOther {
 		b.t.Fatalf("%s: create flow: %d %s", kind, status, body)
 	}
@@ -183,8 +190,11 @@ func (b *browser) selfServiceFunc(proxied, kind string, params url.Values, field
 // TestThroughTheApp: with Kratos on another site, a browser that only
 // ever talks to the app registers, reaches a protected page, logs out (and
 // the guard forgets the session at once, though it caches sessions for an
-// hour), logs in again, refreshes its session, and holds the session
-// cookie for the app's host.
+// hour), logs in again, refreshes its session, steps up with TOTP and holds
+// the session cookie for the app's host. The guard knows the proxy
+// (Config.BrowserURL): its own redirects to login, refresh and step-up and
+// its logout route's 303 land on the app's origin, and the flows run from
+// there.
 func TestThroughTheApp(t *testing.T) {
 	ln, err := net.Listen("tcp", appHost+":0")
 	if err != nil {
@@ -196,13 +206,23 @@ func TestThroughTheApp(t *testing.T) {
 		t.Fatalf("Kratos %s is on the app's site", oryURL)
 	}
 
-	guard, err := core.New(core.Config{OryURL: oryURL, AppURL: appOrigin, Cache: core.CacheConfig{TTL: time.Hour}})
+	// The guard sends browsers to the proxy (whoami still goes straight
+	// to Kratos); the proxy tells the guard about logouts.
+	guard, err := core.New(core.Config{
+		OryURL:     oryURL,
+		BrowserURL: appOrigin + oryproxy.DefaultPrefix,
+		AppURL:     appOrigin,
+		Cache:      core.CacheConfig{TTL: time.Hour},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy, err := oryproxy.New(oryproxy.Config{OryURL: oryURL, AppURL: appOrigin, Guard: guard})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if proxy.URL() != appOrigin+oryproxy.DefaultPrefix {
+		t.Fatalf("proxy.URL() = %q, want the guard's BrowserURL %q", proxy.URL(), appOrigin+oryproxy.DefaultPrefix)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/.ory/", proxy)
@@ -215,6 +235,8 @@ func TestThroughTheApp(t *testing.T) {
 	mux.Handle("/vault", oryhttp.Middleware(guard, core.RequireAAL2())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "aal2")
 	})))
+	mux.Handle("/refresh-session", oryhttp.RefreshHandler(guard))
+	mux.Handle("POST /logout", oryhttp.LogoutHandler(guard))
 	app := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = app.Serve(ln) }()
 	t.Cleanup(func() { _ = app.Close() })
@@ -223,6 +245,13 @@ func TestThroughTheApp(t *testing.T) {
 	b := newBrowser(t)
 	email, password := fmt.Sprintf("proxy-%d@example.com", time.Now().UnixNano()), "a long enough proxy password 42"
 	dashboard := appOrigin + "/dashboard"
+
+	// The guard's own redirect to login lands on the app's origin, through
+	// the proxy.
+	toLogin := b.guardRedirect(dashboard, proxied+"/self-service/login/browser?")
+	if got := toLogin.Query().Get("return_to"); got != dashboard {
+		t.Fatalf("the guard's login redirect returns to %q, want %q", got, dashboard)
+	}
 
 	// Register: Kratos' session hook signs the browser in.
 	loc := b.selfService(proxied, "registration", url.Values{"return_to": {dashboard}}, url.Values{
@@ -256,20 +285,25 @@ func TestThroughTheApp(t *testing.T) {
 		t.Fatal("the logged-out session cookie still opens the protected page: the guard did not forget it")
 	}
 
-	// Log in again.
-	loc = b.selfService(proxied, "login", url.Values{"return_to": {dashboard}}, url.Values{
-		"method": {"password"}, "identifier": {email}, "password": {password},
-	})
+	// Log in again, from where the guard sends the browser.
+	loginFields := func(*flow) url.Values {
+		return url.Values{"method": {"password"}, "identifier": {email}, "password": {password}}
+	}
+	toLogin = b.guardRedirect(dashboard, proxied+"/self-service/login/browser?")
+	loc = b.selfServiceAt(proxied, toLogin.String(), "login", loginFields)
 	if loc != dashboard {
 		t.Fatalf("after login the browser goes to %q, want %q", loc, dashboard)
 	}
 	wantDashboard(t, b, dashboard, email)
 	before := wantCookieOnApp(t, b, appOrigin, oryURL)
 
-	// Refresh (re-authenticate) the session, as a MaxAuthAge route asks.
-	loc = b.selfService(proxied, "login", url.Values{"return_to": {dashboard}, "refresh": {"true"}}, url.Values{
-		"method": {"password"}, "identifier": {email}, "password": {password},
-	})
+	// Refresh (re-authenticate) the session through the guard's
+	// refresh route, as a MaxAuthAge route's link does.
+	toRefresh := b.guardRedirect(appOrigin+"/refresh-session?return_to="+url.QueryEscape(dashboard), proxied+"/self-service/login/browser?")
+	if toRefresh.Query().Get("refresh") != "true" {
+		t.Fatalf("the guard's refresh redirect %q lacks refresh=true", toRefresh)
+	}
+	loc = b.selfServiceAt(proxied, toRefresh.String(), "login", loginFields)
 	if loc != dashboard {
 		t.Fatalf("after refreshing the browser goes to %q, want %q", loc, dashboard)
 	}
@@ -292,7 +326,9 @@ func TestThroughTheApp(t *testing.T) {
 	if !strings.HasPrefix(loc, appOrigin+"/auth/settings?") {
 		t.Fatalf("after enabling TOTP the browser goes to %q", loc)
 	}
-	b.logout(proxied, appOrigin)
+	// This time log out with the guard's own logout route: its 303 goes to
+	// Kratos' logout_url moved onto the proxy.
+	b.guardLogout(proxied, appOrigin)
 	loc = b.selfService(proxied, "login", url.Values{"return_to": {appOrigin + "/vault"}}, url.Values{
 		"method": {"password"}, "identifier": {email}, "password": {password},
 	})
@@ -300,10 +336,14 @@ func TestThroughTheApp(t *testing.T) {
 	if err != nil || !strings.HasPrefix(loc, proxied+"/self-service/login/browser?") || stepUp.Query().Get("aal") != "aal2" {
 		t.Fatalf("after a password login with TOTP the browser goes to %q, want the aal2 login on the app", loc)
 	}
-	if status, _, _ := b.do("GET", appOrigin+"/vault", "text/html", nil); status == http.StatusOK {
-		t.Fatal("an aal1 session opened the aal2 page")
+	// The aal2 page sends the aal1 session to step up, on the app's origin.
+	toStepUp := b.guardRedirect(appOrigin+"/vault", proxied+"/self-service/login/browser?")
+	if toStepUp.Query().Get("aal") != "aal2" {
+		t.Fatalf("the guard's step-up redirect %q lacks aal=aal2", toStepUp)
 	}
-	loc = b.selfService(proxied, "login", stepUp.Query(), url.Values{"method": {"totp"}, "totp_code": {totpCode(t, secret)}})
+	loc = b.selfServiceAt(proxied, toStepUp.String(), "login", func(*flow) url.Values {
+		return url.Values{"method": {"totp"}, "totp_code": {totpCode(t, secret)}}
+	})
 	if loc != appOrigin+"/vault" {
 		t.Fatalf("after the second factor the browser goes to %q", loc)
 	}
@@ -318,6 +358,48 @@ func TestThroughTheApp(t *testing.T) {
 		if host != appHost {
 			t.Errorf("the browser reached %s", host)
 		}
+	}
+}
+
+// guardRedirect opens a guarded page of the app and checks that the guard
+// answers 303 to a URL starting with want (on the app's origin); it
+// returns that URL.
+func (b *browser) guardRedirect(page, want string) *url.URL {
+	b.t.Helper()
+	status, loc, body := b.do("GET", page, "text/html", nil)
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, want) {
+		b.t.Fatalf("GET %s: %d to %q (%s), want a 303 to %s...", page, status, loc, body, want)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// guardLogout logs the browser out with the guard's logout route (a
+// form's POST): the guard's 303 goes to Kratos' logout URL on the proxy.
+func (b *browser) guardLogout(proxied, appOrigin string) {
+	b.t.Helper()
+	req, err := http.NewRequestWithContext(b.t.Context(), "POST", appOrigin+"/logout", nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Origin", appOrigin)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, proxied+"/self-service/logout?") {
+		b.t.Fatalf("POST /logout: %d to %q, want a 303 to the logout URL on the app", resp.StatusCode, loc)
+	}
+	status, next, _ := b.do("GET", loc, "text/html", nil)
+	if status != http.StatusSeeOther || !strings.HasPrefix(next, appOrigin+"/") {
+		b.t.Fatalf("logout: %d to %q", status, next)
 	}
 }
 
