@@ -63,7 +63,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cc := core.CacheConfig{TTL: cfg.TTL}
 	if cfg.Redis != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, DialTimeout: 100 * time.Millisecond, MaxRetries: -1, ContextTimeoutEnabled: true})
 		defer rdb.Close()
 		tier, err := oryredis.New(oryredis.Config{Client: rdb, Secrets: secrets, Logger: log})
 		if err != nil {

@@ -400,7 +400,10 @@ func tier(t *testing.T, rdb *redis.Client, secret string) *oryredis.Tier {
 func keyBytes(t *testing.T, name string) []byte {
 	t.Helper()
 	var b []byte
-	if _, err := fmt.Sscanf(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:"), "%x", &b); err != nil {
+	// The tier names an entry prefix + "s:{" + hex key + "}" (the braces
+	// are a Redis Cluster hash tag).
+	hexKey := strings.TrimSuffix(strings.TrimPrefix(name, oryredis.DefaultPrefix+"s:{"), "}")
+	if _, err := fmt.Sscanf(hexKey, "%x", &b); err != nil {
 		t.Fatal(err)
 	}
 	return b
