@@ -104,10 +104,42 @@ func (h connectHealth) Watch(context.Context, *grpchealth.CheckRequest, func()) 
 	return func() {}, nil // the handler sends the current status once
 }
 
-// guard is a guard on Kratos with the cache off, so a logout is seen at once.
-func guard(t *testing.T, oryURL string) *core.Guard {
+// sentToOry records the headers of every request the guard sends to Kratos.
+type sentToOry struct {
+	mu      sync.Mutex
+	headers []http.Header
+}
+
+func (s *sentToOry) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.headers = append(s.headers, r.Header.Clone())
+	s.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// carrying lists the headers sent to Kratos that contain v.
+func (s *sentToOry) carrying(v string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, h := range s.headers {
+		for k, vs := range h {
+			for _, x := range vs {
+				if strings.Contains(x, v) {
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// guard is a guard on Kratos with the cache off, so a logout is seen at
+// once; sent records what it sends to Kratos.
+func guard(t *testing.T, oryURL string, sent *sentToOry) *core.Guard {
 	t.Helper()
-	g, err := core.New(core.Config{OryURL: oryURL, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	g, err := core.New(core.Config{OryURL: oryURL, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: sent}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +250,8 @@ func TestRPCWithKratos(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	g := guard(t, k.PublicURL())
+	sent := &sentToOry{}
+	g := guard(t, k.PublicURL(), sent)
 	s := &seen{}
 	grpcClient := startGRPC(t, g, s)
 	plainURL := startConnect(t, g, s, oryconnect.Config{})
@@ -311,6 +344,53 @@ func TestRPCWithKratos(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("unrelated metadata stays home/grpc", func(t *testing.T) {
+		md := metadata.AppendToOutgoingContext(tokenCtx, "x-api-key", "app-secret-1", "cookie", "theme=app-secret-2")
+		if _, err := grpcClient.Check(md, &healthgrpc.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := sent.carrying("app-secret"); len(got) > 0 {
+			t.Fatalf("unrelated metadata reached Kratos in %v", got)
+		}
+	})
+
+	// A browser's session cookie, as a gRPC-Web proxy or a Connect call from
+	// a web page carries it, among the page's other cookies.
+	bs, err := k.RegisterBrowser(ctx, "web-"+email, "correct horse battery staple 43")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := "theme=dark; " + bs.Cookie.Name + "=" + bs.Cookie.Value
+	t.Run("browser cookie/grpc", func(t *testing.T) {
+		md := metadata.AppendToOutgoingContext(ctx, "cookie", cookie)
+		if _, err := grpcClient.Check(md, &healthgrpc.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.last(); got != bs.SessionID {
+			t.Errorf("handler saw session %q, want %q", got, bs.SessionID)
+		}
+	})
+	t.Run("browser cookie/connect json over http1", func(t *testing.T) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, plainURL+procCheck, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Cookie", cookie)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "SERVING") {
+			t.Fatalf("browser call: %s %s", res.Status, body)
+		}
+		if got := s.last(); got != bs.SessionID {
+			t.Errorf("handler saw session %q, want %q", got, bs.SessionID)
+		}
+	})
 
 	if err := k.LogoutAPI(ctx, sess.Token); err != nil {
 		t.Fatal(err)
