@@ -41,7 +41,8 @@ type Config struct {
 
 	// ErrorHandler turns a denial into the error the client gets. err is a
 	// *core.Denial (errors.Is against core.ErrNoSession, ...); procedure is
-	// the full procedure name. Nil means DefaultErrorHandler.
+	// the full procedure name. Nil means DefaultErrorHandler; a nil error
+	// from it means the standard one (a denied call never runs).
 	ErrorHandler func(ctx context.Context, procedure string, err error) error
 
 	// StreamRecheck, when positive, asks the guard again this often while a
@@ -259,7 +260,7 @@ func (i *Interceptor) watch(ctx context.Context, gc *guardedConn, cancel context
 		}
 		end := i.onError(ctx, procedure, den)
 		if end == nil {
-			end = connect.NewError(connect.CodeUnauthenticated, core.ErrNoSession)
+			end = Error(den)
 		}
 		gc.end(end)
 		cancel(end)
@@ -277,9 +278,16 @@ func oryFailed(err error) bool {
 // deny is the error for a denial; the client's own cancellation wins.
 func (i *Interceptor) deny(ctx context.Context, procedure string, d *core.Denial) error {
 	if err := ctx.Err(); err != nil {
-		return connect.NewError(connect.CodeOf(err), err)
+		code := connect.CodeCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = connect.CodeDeadlineExceeded
+		}
+		return connect.NewError(code, err)
 	}
-	return i.onError(ctx, procedure, d)
+	if err := i.onError(ctx, procedure, d); err != nil {
+		return err
+	}
+	return Error(d) // an ErrorHandler never lets a denied call through
 }
 
 // guardedConn, once a re-check ended its stream, fails every send and

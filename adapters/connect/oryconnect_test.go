@@ -558,6 +558,16 @@ func TestErrorHandler(t *testing.T) {
 	}
 }
 
+// TestErrorHandlerNilDenies: an ErrorHandler that returns nil does not let
+// a denied call through.
+func TestErrorHandlerNilDenies(t *testing.T) {
+	e := start(t, transports[0], core.Config{}, oryconnect.Config{ErrorHandler: func(context.Context, string, error) error { return nil }})
+	err := call(context.Background(), e.client(nil), procCheck)
+	if connect.CodeOf(err) != connect.CodeUnauthenticated || e.chk.calls() != 0 {
+		t.Fatalf("got %v, handler ran %d times; want Unauthenticated and no handler", err, e.chk.calls())
+	}
+}
+
 // TestError: every sentinel maps to its code, and other errors to Internal.
 func TestError(t *testing.T) {
 	cases := []struct {

@@ -12,7 +12,6 @@ import (
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -42,7 +41,8 @@ type Config struct {
 
 	// ErrorHandler turns a denial into the error the client gets. err is a
 	// *core.Denial (errors.Is against core.ErrNoSession, ...); method is
-	// the full method name. Nil means DefaultErrorHandler.
+	// the full method name. Nil means DefaultErrorHandler; a nil error from
+	// it means the standard one (a denied call never runs).
 	ErrorHandler func(ctx context.Context, method string, err error) error
 
 	// StreamRecheck, when positive, asks the guard again this often while a
@@ -260,7 +260,7 @@ func (i *Interceptor) watch(gs *guardedStream, cancel context.CancelCauseFunc, r
 		}
 		end := i.onError(gs.ctx, method, den)
 		if end == nil {
-			end = status.Error(codes.Unauthenticated, core.ErrNoSession.Error())
+			end = Status(den).Err()
 		}
 		gs.end(end)
 		cancel(end)
@@ -280,7 +280,10 @@ func (i *Interceptor) deny(ctx context.Context, method string, d *core.Denial) e
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err()
 	}
-	return i.onError(ctx, method, d)
+	if err := i.onError(ctx, method, d); err != nil {
+		return err
+	}
+	return Status(d).Err() // an ErrorHandler never lets a denied call through
 }
 
 // guardedStream carries the decision in its context and, once a re-check

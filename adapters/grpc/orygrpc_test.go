@@ -520,6 +520,16 @@ func TestErrorHandler(t *testing.T) {
 	}
 }
 
+// TestErrorHandlerNilDenies: an ErrorHandler that returns nil does not let
+// a denied call through.
+func TestErrorHandlerNilDenies(t *testing.T) {
+	e := start(t, core.Config{}, orygrpc.Config{ErrorHandler: func(context.Context, string, error) error { return nil }})
+	_, err := e.health.Check(context.Background(), &healthgrpc.HealthCheckRequest{})
+	if status.Code(err) != codes.Unauthenticated || len(e.svc.seen) != 0 {
+		t.Fatalf("got %v, handler saw %v; want Unauthenticated and no handler", err, e.svc.seen)
+	}
+}
+
 // TestStatus: every sentinel maps to its code, and other errors to Internal.
 func TestStatus(t *testing.T) {
 	cases := []struct {
