@@ -72,5 +72,8 @@
 // (CodeUnauthenticated when the session is gone). When Ory fails during a
 // re-check the stream goes on and the next tick asks again.
 //
+// A stream that opened without a session (an optional procedure) is not
+// re-checked.
+//
 // Every decision is made by package core; this package only translates it.
 package oryconnect

@@ -71,5 +71,8 @@
 // session is gone). When Ory fails during a re-check the stream goes on and
 // the next tick asks again.
 //
+// A stream that opened without a session (an optional method) is not
+// re-checked.
+//
 // Every decision is made by package core; this package only translates it.
 package orygrpc

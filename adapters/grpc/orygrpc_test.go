@@ -106,6 +106,7 @@ type env struct {
 	ory    *orytest.Server
 	sent   *recorder
 	svc    *healthSvc
+	guard  *core.Guard
 	ic     *orygrpc.Interceptor
 	health healthgrpc.HealthClient
 }
@@ -123,6 +124,7 @@ func start(t *testing.T, coreCfg core.Config, cfg orygrpc.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.guard = guard
 	e.ic, err = orygrpc.New(guard, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -459,6 +461,39 @@ func TestStreamRecheck(t *testing.T) {
 				t.Fatalf("stream ended with %v, want Unauthenticated", err)
 			}
 		})
+	}
+}
+
+// TestStreamRecheckForgetSession: with the session cache on, a re-check
+// serves the cached session until the app forgets it; then the stream ends.
+func TestStreamRecheckForgetSession(t *testing.T) {
+	e := start(t, core.Config{Cache: core.CacheConfig{TTL: time.Minute}}, orygrpc.Config{StreamRecheck: 10 * time.Millisecond})
+	e.ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	ctx, cancel := context.WithTimeout(withMD("x-session-token", "tok"), 5*time.Second)
+	defer cancel()
+	stream, err := e.health.Watch(ctx, &healthgrpc.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	e.ory.Reply("tok", orytest.Reply{Status: http.StatusUnauthorized, Body: orytest.Unauthorized()}) // revoked at Ory
+	for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline); {
+		if _, err := stream.Recv(); err != nil {
+			t.Fatalf("stream ended while the session was cached: %v", err)
+		}
+	}
+	if err := e.guard.ForgetSession(context.Background(), "s1"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		if _, err = stream.Recv(); err != nil {
+			break
+		}
+	}
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("after ForgetSession the stream ended with %v, want Unauthenticated", err)
 	}
 }
 
