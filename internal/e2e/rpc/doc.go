@@ -6,6 +6,8 @@
 // PermissionDenied with the step-up detail; a browser's session cookie
 // (among other cookies) works over gRPC metadata and a Connect JSON call;
 // unrelated metadata never reaches Kratos; after a logout through Ory's
-// API the next call is Unauthenticated, and with Kratos stopped it is
+// API the next call is Unauthenticated (and a stream opened before it, on a
+// server that re-checks streams, ends Unauthenticated), and with Kratos
+// stopped it is
 // Unavailable.
 package rpc

@@ -57,10 +57,12 @@ func (s *seen) last() string {
 }
 
 // grpcHealth is grpc_health_v1 whose handlers record the caller's session;
-// Watch sends three messages.
+// Watch sends three messages, or with forever one every 10ms until the
+// stream ends.
 type grpcHealth struct {
 	healthgrpc.UnimplementedHealthServer
-	seen *seen
+	seen    *seen
+	forever bool
 }
 
 func (h grpcHealth) record(ctx context.Context) {
@@ -81,9 +83,16 @@ func (h grpcHealth) List(ctx context.Context, _ *healthgrpc.HealthListRequest) (
 
 func (h grpcHealth) Watch(_ *healthgrpc.HealthCheckRequest, stream healthgrpc.Health_WatchServer) error {
 	h.record(stream.Context())
-	for range 3 {
+	for i := 0; h.forever || i < 3; i++ {
 		if err := stream.Send(&healthgrpc.HealthCheckResponse{Status: healthgrpc.HealthCheckResponse_SERVING}); err != nil {
 			return err
+		}
+		if h.forever {
+			select {
+			case <-stream.Context().Done():
+				return stream.Context().Err()
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}
 	return nil
@@ -147,14 +156,18 @@ func guard(t *testing.T, oryURL string, sent *sentToOry) *core.Guard {
 }
 
 // startGRPC serves grpc_health_v1 on a loopback port, List needing aal2.
-func startGRPC(t *testing.T, g *core.Guard, s *seen) healthgrpc.HealthClient {
+// With recheck, Watch streams until the client or a re-check ends it.
+func startGRPC(t *testing.T, g *core.Guard, s *seen, recheck time.Duration) healthgrpc.HealthClient {
 	t.Helper()
-	ic, err := orygrpc.New(g, orygrpc.Config{Methods: map[string][]core.Option{procList: {core.RequireAAL2()}}})
+	ic, err := orygrpc.New(g, orygrpc.Config{
+		Methods:       map[string][]core.Option{procList: {core.RequireAAL2()}},
+		StreamRecheck: recheck,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(ic.ServerOptions()...)
-	healthgrpc.RegisterHealthServer(srv, grpcHealth{seen: s})
+	healthgrpc.RegisterHealthServer(srv, grpcHealth{seen: s, forever: recheck > 0})
 	if err := ic.Validate(srv); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +266,8 @@ func TestRPCWithKratos(t *testing.T) {
 	sent := &sentToOry{}
 	g := guard(t, k.PublicURL(), sent)
 	s := &seen{}
-	grpcClient := startGRPC(t, g, s)
+	grpcClient := startGRPC(t, g, s, 0)
+	rechecking := startGRPC(t, g, s, 50*time.Millisecond)
 	plainURL := startConnect(t, g, s, oryconnect.Config{})
 	stepUpURL := startConnect(t, g, s, oryconnect.Config{Procedures: map[string][]core.Option{procCheck: {core.RequireAAL2()}}})
 	tokenCtx := metadata.AppendToOutgoingContext(ctx, "x-session-token", sess.Token)
@@ -392,9 +406,30 @@ func TestRPCWithKratos(t *testing.T) {
 		}
 	})
 
+	// A long-lived stream opened before the logout, on a server that
+	// re-checks open streams.
+	longStream, err := rechecking.Watch(tokenCtx, &healthgrpc.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := longStream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := k.LogoutAPI(ctx, sess.Token); err != nil {
 		t.Fatal(err)
 	}
+	t.Run("after logout/open grpc stream ends", func(t *testing.T) {
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if _, err = longStream.Recv(); err != nil {
+				break
+			}
+		}
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("open stream after logout: %v, want Unauthenticated", err)
+		}
+	})
 	for _, c := range calls {
 		t.Run("after logout/"+c.name, func(t *testing.T) {
 			if got := code(c.call(), c.connect); got != "unauthenticated" {
