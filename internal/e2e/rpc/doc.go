@@ -8,6 +8,5 @@
 // unrelated metadata never reaches Kratos; after a logout through Ory's
 // API the next call is Unauthenticated (and a stream opened before it, on a
 // server that re-checks streams, ends Unauthenticated), and with Kratos
-// stopped it is
-// Unavailable.
+// stopped it is Unavailable.
 package rpc
