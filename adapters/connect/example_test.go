@@ -2,6 +2,7 @@ package oryconnect_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
+	client "github.com/ory/client-go"
 	oryconnect "github.com/oryguard/oryguard/adapters/connect"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -64,4 +66,53 @@ func Example() {
 	// without a token: unauthenticated
 	// handler sees ada@example.com
 	// with a token: true
+}
+
+// An app that answers calls without a session with its own error and
+// requires a verified email address (core.Check) on one procedure; every
+// other denial keeps the standard error.
+func Example_errorHandler() {
+	ory := orytest.NewServer() // stands in for Ory in this example
+	defer ory.Close()
+	guard, err := core.New(core.Config{OryURL: ory.URL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	errUnverified := errors.New("verify your email address first")
+	guardrpc, err := oryconnect.New(guard, oryconnect.Config{
+		Procedures: map[string][]core.Option{
+			"/grpc.health.v1.Health/Check": {core.Check(func(_ context.Context, s *client.Session) error {
+				for _, a := range s.Identity.VerifiableAddresses {
+					if a.Verified {
+						return nil
+					}
+				}
+				return errUnverified
+			})},
+		},
+		ErrorHandler: func(ctx context.Context, procedure string, err error) error {
+			switch {
+			case errors.Is(err, core.ErrNoSession):
+				return connect.NewError(connect.CodeUnauthenticated, errors.New("sign in with the app first"))
+			case errors.Is(err, errUnverified): // the Check's error: safe to show here
+				return connect.NewError(connect.CodeFailedPrecondition, errUnverified)
+			}
+			return oryconnect.DefaultErrorHandler(ctx, procedure, err)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(grpchealth.NewHandler(greeter{}, connect.WithInterceptors(guardrpc)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	_, err = grpchealth.NewClient(srv.Client(), srv.URL).Check(context.Background(), &grpchealth.CheckRequest{})
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Code(), ce.Message())
+	}
+	// Output:
+	// unauthenticated sign in with the app first
 }
