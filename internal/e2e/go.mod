@@ -3,11 +3,13 @@ module github.com/oryguard/oryguard/internal/e2e
 go 1.26.0
 
 replace (
+	github.com/oryguard/oryguard/adapters/connect => ../../adapters/connect
 	github.com/oryguard/oryguard/adapters/echo => ../../adapters/echo
 	github.com/oryguard/oryguard/adapters/echov5 => ../../adapters/echov5
 	github.com/oryguard/oryguard/adapters/fiber => ../../adapters/fiber
 	github.com/oryguard/oryguard/adapters/fiberv3 => ../../adapters/fiberv3
 	github.com/oryguard/oryguard/adapters/gin => ../../adapters/gin
+	github.com/oryguard/oryguard/adapters/grpc => ../../adapters/grpc
 	github.com/oryguard/oryguard/adapters/nethttp => ../../adapters/nethttp
 	github.com/oryguard/oryguard/adapters/otel => ../../adapters/otel
 	github.com/oryguard/oryguard/adapters/redis => ../../adapters/redis
@@ -15,6 +17,8 @@ replace (
 )
 
 require (
+	connectrpc.com/connect v1.21.1
+	connectrpc.com/grpchealth v1.5.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
@@ -22,11 +26,13 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/ory/client-go v1.22.92
+	github.com/oryguard/oryguard/adapters/connect v0.1.0
 	github.com/oryguard/oryguard/adapters/echo v0.1.0
 	github.com/oryguard/oryguard/adapters/echov5 v0.1.0
 	github.com/oryguard/oryguard/adapters/fiber v0.1.0
 	github.com/oryguard/oryguard/adapters/fiberv3 v0.1.0
 	github.com/oryguard/oryguard/adapters/gin v0.1.0
+	github.com/oryguard/oryguard/adapters/grpc v0.1.0
 	github.com/oryguard/oryguard/adapters/nethttp v0.1.0
 	github.com/oryguard/oryguard/adapters/otel v0.1.0
 	github.com/oryguard/oryguard/adapters/redis v0.1.0
@@ -37,6 +43,8 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -90,13 +98,13 @@ require (
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
-	google.golang.org/protobuf v1.36.10 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/oryguard/oryguard/adapters/proxy => ../../adapters/proxy

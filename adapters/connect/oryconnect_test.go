@@ -1,0 +1,593 @@
+package oryconnect_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	client "github.com/ory/client-go"
+	oryconnect "github.com/oryguard/oryguard/adapters/connect"
+	"github.com/oryguard/oryguard/core"
+	"github.com/oryguard/oryguard/core/orytest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+)
+
+const (
+	procCheck = "/grpc.health.v1.Health/Check"
+	procWatch = "/grpc.health.v1.Health/Watch"
+)
+
+// checker is a grpchealth Checker and Watcher that records the session
+// each call's handler saw. Its status alternates and Watch reports a change
+// every 10ms, so a Watch stream keeps sending.
+type checker struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *checker) Check(ctx context.Context, _ *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	c.mu.Lock()
+	if s, ok := oryconnect.Session(ctx); ok {
+		c.seen = append(c.seen, s.Id)
+	} else {
+		c.seen = append(c.seen, "anonymous: "+oryconnect.SessionError(ctx).Error())
+	}
+	c.mu.Unlock()
+	st := grpchealth.StatusServing
+	if c.n.Add(1)%2 == 0 {
+		st = grpchealth.StatusNotServing
+	}
+	return &grpchealth.CheckResponse{Status: st}, nil
+}
+
+func (c *checker) Watch(_ context.Context, _ *grpchealth.CheckRequest, onChange func()) (func(), error) {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				onChange()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(stop) }) }, nil
+}
+
+func (c *checker) first() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.seen) == 0 {
+		return ""
+	}
+	return c.seen[0]
+}
+
+func (c *checker) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+// recorder records the headers of every request the guard sends to Ory.
+type recorder struct {
+	mu      sync.Mutex
+	headers []http.Header
+}
+
+func (rc *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	rc.mu.Lock()
+	rc.headers = append(rc.headers, r.Header.Clone())
+	rc.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (rc *recorder) all() []http.Header {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]http.Header(nil), rc.headers...)
+}
+
+// headers adds fixed request headers to every call a client makes.
+type headers struct {
+	base http.RoundTripper
+	h    http.Header
+}
+
+func (t headers) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, vs := range t.h {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	return t.base.RoundTrip(r)
+}
+
+// transport is one way of calling the server: a protocol over HTTP/1.1 or
+// HTTP/2 without TLS (h2c).
+type transport struct {
+	name  string
+	h2c   bool
+	proto []connect.ClientOption
+}
+
+var transports = []transport{
+	{"connect/http1", false, nil},
+	{"connect/h2c", true, nil},
+	{"grpc-web/http1", false, []connect.ClientOption{connect.WithGRPCWeb()}},
+	{"grpc/h2c", true, []connect.ClientOption{connect.WithGRPC()}},
+}
+
+type env struct {
+	ory  *orytest.Server
+	sent *recorder
+	chk  *checker
+	ic   *oryconnect.Interceptor
+	url  string
+	tr   transport
+}
+
+func start(t *testing.T, tr transport, coreCfg core.Config, cfg oryconnect.Config) *env {
+	t.Helper()
+	e := &env{ory: orytest.NewServer(), sent: &recorder{}, chk: &checker{}, tr: tr}
+	t.Cleanup(e.ory.Close)
+	coreCfg.OryURL = e.ory.URL
+	coreCfg.HTTPClient = &http.Client{Transport: e.sent}
+	coreCfg.Logger = slog.New(slog.DiscardHandler)
+	guard, err := core.New(coreCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ic, err = oryconnect.New(guard, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ic.Validate(procCheck, procWatch); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(grpchealth.NewHandler(e.chk, connect.WithInterceptors(e.ic)))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// client calls the server over e's transport with the given request
+// headers.
+func (e *env) client(h http.Header) *grpchealth.Client {
+	base := &http.Transport{Protocols: new(http.Protocols)}
+	if e.tr.h2c {
+		base.Protocols.SetUnencryptedHTTP2(true)
+	} else {
+		base.Protocols.SetHTTP1(true)
+	}
+	return grpchealth.NewClient(&http.Client{Transport: headers{base, h}}, e.url, e.tr.proto...)
+}
+
+func call(ctx context.Context, c *grpchealth.Client, proc string) error {
+	if proc == procWatch {
+		for ev := range c.Watch(ctx, &grpchealth.CheckRequest{}) {
+			return ev.Err // the first message, or the error
+		}
+		return errors.New("stream closed without a message")
+	}
+	_, err := c.Check(ctx, &grpchealth.CheckRequest{})
+	return err
+}
+
+func active(tok string) func(*orytest.Server) {
+	return func(o *orytest.Server) { o.Session(tok, orytest.ActiveSession("s1", "a@example.com")) }
+}
+
+func aal2Session() client.Session {
+	s := orytest.ActiveSession("s-aal2", "a@example.com")
+	aal := client.AUTHENTICATORASSURANCELEVEL_AAL2
+	s.AuthenticatorAssuranceLevel = &aal
+	return s
+}
+
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// TestDenials: every API-client answer of the guard as a Connect code and
+// its details, over each protocol and HTTP version.
+func TestDenials(t *testing.T) {
+	stepUp := "/self-service/login/browser?aal=aal2"
+	anon := "anonymous: " + core.ErrNoSession.Error()
+	cases := []struct {
+		name     string
+		proc     string // default procCheck
+		cfg      oryconnect.Config
+		coreCfg  core.Config
+		h        http.Header
+		setup    func(*orytest.Server)
+		code     connect.Code // 0: OK
+		reason   string
+		redirect string
+		retry    bool
+		seen     string
+	}{
+		{name: "no credential", code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "unknown token", h: hdr("X-Session-Token", "nope"), code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "token", h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
+		{name: "bearer", h: hdr("Authorization", "Bearer tok"), setup: active("tok"), seen: "s1"},
+		{name: "browser cookie", h: hdr("Cookie", "theme=dark; ory_kratos_session=tok"), setup: active("tok"), seen: "s1"},
+		{name: "cookie split over fields", h: hdr("Cookie", "theme=dark", "Cookie", "ory_kratos_session=tok"), setup: active("tok"), seen: "s1"},
+		{name: "Ory asks for aal2", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
+			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: orytest.AAL2Required(o.URL + stepUp)})
+		}, code: connect.CodePermissionDenied, reason: oryconnect.ReasonAAL2Required, redirect: "aal=aal2"},
+		{name: "RequireAAL2 on aal1", cfg: oryconnect.Config{Procedures: map[string][]core.Option{procCheck: {core.RequireAAL2()}}},
+			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonAAL2Required, redirect: "aal=aal2"},
+		{name: "RequireAAL2 on aal2", cfg: oryconnect.Config{Procedures: map[string][]core.Option{procCheck: {core.RequireAAL2()}}},
+			h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) { o.Session("tok", aal2Session()) }, seen: "s-aal2"},
+		{name: "MaxAuthAge passed", cfg: oryconnect.Config{Options: []core.Option{core.MaxAuthAge(time.Second)}},
+			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonRefreshRequired, redirect: "refresh=true"},
+		{name: "Ory refuses the session", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
+			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: []byte(`{"error":{"code":403,"status":"Forbidden"}}`)})
+		}, code: connect.CodePermissionDenied, reason: oryconnect.ReasonForbidden},
+		{name: "app check fails", cfg: oryconnect.Config{Options: []core.Option{core.Check(func(context.Context, *client.Session) error {
+			return errors.New("secret-reason")
+		})}}, h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonForbidden},
+		{name: "rate limited", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
+			o.ReplyAll(&orytest.Reply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"7"}}})
+		}, code: connect.CodeResourceExhausted, reason: oryconnect.ReasonRateLimited, retry: true},
+		{name: "Ory fails", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
+			o.ReplyAll(&orytest.Reply{Status: http.StatusInternalServerError, Body: []byte(`{}`)})
+		}, code: connect.CodeUnavailable, reason: oryconnect.ReasonOryUnavailable},
+		{name: "Ory down", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) { o.Close() },
+			code: connect.CodeUnavailable, reason: oryconnect.ReasonOryUnavailable},
+		{name: "Ory too slow", coreCfg: core.Config{Timeout: 50 * time.Millisecond}, h: hdr("X-Session-Token", "tok"),
+			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: connect.CodeDeadlineExceeded, reason: oryconnect.ReasonOryTimeout},
+		{name: "public procedure", cfg: oryconnect.Config{Public: []string{procCheck}}, seen: anon},
+		{name: "optional procedure without session", cfg: oryconnect.Config{Optional: []string{procCheck}}, seen: anon},
+		{name: "stream without session", proc: procWatch, code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "stream with session", proc: procWatch, h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
+		{name: "stream is protected when only Check is public", proc: procWatch, cfg: oryconnect.Config{Public: []string{procCheck}},
+			code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+	}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					e := start(t, tr, tc.coreCfg, tc.cfg)
+					if tc.setup != nil {
+						tc.setup(e.ory)
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					err := call(ctx, e.client(tc.h), tc.proc)
+					if tc.code == 0 {
+						if err != nil {
+							t.Fatalf("call failed: %v", err)
+						}
+						if got := e.chk.first(); got != tc.seen {
+							t.Errorf("handler saw %q, want %q", got, tc.seen)
+						}
+						return
+					}
+					if got := connect.CodeOf(err); got != tc.code {
+						t.Fatalf("code = %v (%v), want %v", got, err, tc.code)
+					}
+					if n := e.chk.calls(); n != 0 {
+						t.Errorf("handler ran %d times for a denied call", n)
+					}
+					var ce *connect.Error
+					if !errors.As(err, &ce) {
+						t.Fatalf("%T is not a *connect.Error", err)
+					}
+					if strings.Contains(ce.Message(), "secret-reason") {
+						t.Errorf("error leaks the app's check error: %q", ce.Message())
+					}
+					var info *errdetails.ErrorInfo
+					var retry *errdetails.RetryInfo
+					for _, d := range ce.Details() {
+						v, derr := d.Value()
+						if derr != nil {
+							t.Fatal(derr)
+						}
+						switch v := v.(type) {
+						case *errdetails.ErrorInfo:
+							info = v
+						case *errdetails.RetryInfo:
+							retry = v
+						}
+					}
+					if info == nil || info.GetReason() != tc.reason || info.GetDomain() != oryconnect.Domain {
+						t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, oryconnect.Domain)
+					}
+					loc := info.GetMetadata()[oryconnect.MetadataRedirect]
+					if tc.redirect == "" && loc != "" || !strings.Contains(loc, tc.redirect) {
+						t.Errorf("redirect_browser_to = %q, want it to contain %q", loc, tc.redirect)
+					}
+					if tc.retry != (retry != nil) || retry != nil && retry.GetRetryDelay().AsDuration() < time.Second {
+						t.Errorf("RetryInfo = %v, want one: %v", retry, tc.retry)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestOnlyCredentialReachesOry: what the guard sends to Ory is Ory's
+// credential alone, whatever else the call carries.
+func TestOnlyCredentialReachesOry(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			e := start(t, tr, core.Config{}, oryconnect.Config{})
+			e.ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+			h := hdr("Cookie", "theme=dark; tracking=xyz", "Cookie", "ory_kratos_session=tok", "X-Api-Key", "app-secret",
+				"X-Forwarded-For", "10.0.0.1", "Authorization", "Basic YXBwOnNlY3JldA==")
+			if err := call(context.Background(), e.client(h), procCheck); err != nil {
+				t.Fatal(err)
+			}
+			sent := e.sent.all()
+			if len(sent) != 1 {
+				t.Fatalf("%d requests to Ory, want 1", len(sent))
+			}
+			if got := strings.Join(sent[0].Values("Cookie"), "; "); got != "ory_kratos_session=tok" {
+				t.Errorf("Cookie sent to Ory = %q, want the session cookie alone", got)
+			}
+			for k, v := range sent[0] {
+				switch k {
+				case "Cookie", "Accept", "User-Agent", "Accept-Encoding":
+				default:
+					t.Errorf("header %s: %q reached Ory", k, v)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileCredentials: credentials no Ory could issue never reach Ory
+// and get Unauthenticated.
+func TestHostileCredentials(t *testing.T) {
+	many := http.Header{}
+	for range 1000 {
+		many.Add("Cookie", "ory_session_x="+strings.Repeat("a", 64))
+	}
+	cases := []struct {
+		name string
+		h    http.Header
+	}{
+		{"oversized token", hdr("X-Session-Token", strings.Repeat("t", 64<<10))},
+		{"oversized bearer", hdr("Authorization", "Bearer "+strings.Repeat("t", 64<<10))},
+		{"control characters in token", hdr("X-Session-Token", "tok\x01\x7f")},
+		{"control characters in cookie", hdr("Cookie", "ory_kratos_session=tok\x01")},
+		{"oversized cookie", hdr("Cookie", "ory_kratos_session="+strings.Repeat("c", 64<<10))},
+		{"many cookies", many},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, transports[0], core.Config{}, oryconnect.Config{})
+			ran := false
+			next := func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) {
+				ran = true
+				return nil, nil
+			}
+			req := connect.NewRequest(&struct{}{})
+			for k, vs := range tc.h {
+				req.Header()[k] = vs
+			}
+			_, err := e.ic.WrapUnary(next)(context.Background(), fakeSpec{req, procCheck})
+			if got := connect.CodeOf(err); got != connect.CodeUnauthenticated || ran {
+				t.Errorf("code = %v, handler ran = %v; want Unauthenticated and no handler", got, ran)
+			}
+			for _, h := range e.sent.all() {
+				for k, v := range h {
+					for _, s := range v {
+						if strings.ContainsAny(s, "\x00\x01\x7f\r\n") || len(s) > 32<<10 {
+							t.Errorf("hostile %s reached Ory (%d bytes)", k, len(s))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// fakeSpec is a server-side request for procedure.
+type fakeSpec struct {
+	*connect.Request[struct{}]
+	procedure string
+}
+
+func (f fakeSpec) Spec() connect.Spec { return connect.Spec{Procedure: f.procedure} }
+
+// TestConfigErrors: a name that is not a procedure, or one the server does
+// not serve, is an error.
+func TestConfigErrors(t *testing.T) {
+	guard, err := core.New(core.Config{OryURL: "http://ory.invalid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		cfg     oryconnect.Config
+		newErr  bool
+		badName string
+	}{
+		{name: "not a procedure name", cfg: oryconnect.Config{Public: []string{"grpc.health.v1.Health/Check"}}, newErr: true},
+		{name: "service only", cfg: oryconnect.Config{Procedures: map[string][]core.Option{"/grpc.health.v1.Health/": nil}}, newErr: true},
+		{name: "public and optional", cfg: oryconnect.Config{Public: []string{procCheck}, Optional: []string{procCheck}}, newErr: true},
+		{name: "misspelt public", cfg: oryconnect.Config{Public: []string{"/grpc.health.v1.Health/check"}}, badName: "/grpc.health.v1.Health/check"},
+		{name: "misspelt policy", cfg: oryconnect.Config{Procedures: map[string][]core.Option{"/grpc.health.v2.Health/Check": {core.RequireAAL2()}}}, badName: "/grpc.health.v2.Health/Check"},
+		{name: "all known", cfg: oryconnect.Config{Public: []string{procCheck}, Optional: []string{procWatch}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ic, err := oryconnect.New(guard, tc.cfg)
+			if tc.newErr {
+				if err == nil {
+					t.Fatal("New accepted the config")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ic.Validate(procCheck, procWatch)
+			switch {
+			case tc.badName == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tc.badName != "" && (err == nil || !strings.Contains(err.Error(), tc.badName)):
+				t.Fatalf("Validate = %v, want an error naming %s", err, tc.badName)
+			}
+		})
+	}
+	if _, err := oryconnect.New(nil, oryconnect.Config{}); err == nil {
+		t.Error("New accepted a nil guard")
+	}
+}
+
+// TestStreamRecheck: with StreamRecheck, a stream whose session is revoked
+// ends with Unauthenticated; without it, the stream runs on.
+func TestStreamRecheck(t *testing.T) {
+	for _, tr := range transports {
+		for _, tc := range []struct {
+			name    string
+			recheck time.Duration
+			ends    bool
+		}{
+			{"recheck ends the stream", 20 * time.Millisecond, true},
+			{"no recheck", 0, false},
+		} {
+			t.Run(tr.name+"/"+tc.name, func(t *testing.T) {
+				e := start(t, tr, core.Config{}, oryconnect.Config{StreamRecheck: tc.recheck})
+				e.ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				events := e.client(hdr("X-Session-Token", "tok")).Watch(ctx, &grpchealth.CheckRequest{})
+				if ev := <-events; ev.Err != nil {
+					t.Fatal(ev.Err)
+				}
+				e.ory.Reply("tok", orytest.Reply{Status: http.StatusUnauthorized, Body: orytest.Unauthorized()}) // revoked
+				deadline := time.After(500 * time.Millisecond)
+				var err error
+			loop:
+				for {
+					select {
+					case ev, ok := <-events:
+						if !ok {
+							err = errors.New("stream closed without an error")
+							break loop
+						}
+						if ev.Err != nil {
+							err = ev.Err
+							break loop
+						}
+					case <-deadline:
+						break loop
+					}
+				}
+				if !tc.ends {
+					if err != nil {
+						t.Fatalf("stream ended without a re-check: %v", err)
+					}
+					return
+				}
+				if got := connect.CodeOf(err); got != connect.CodeUnauthenticated {
+					t.Fatalf("stream ended with %v, want Unauthenticated", err)
+				}
+			})
+		}
+	}
+}
+
+// TestSetCookiePassedOn: a Set-Cookie Ory sends with whoami reaches the
+// browser in the response headers.
+func TestSetCookiePassedOn(t *testing.T) {
+	e := start(t, transports[0], core.Config{}, oryconnect.Config{})
+	rep := orytest.Reply{Header: http.Header{"Set-Cookie": {"ory_kratos_session=new; Path=/; HttpOnly"}}}
+	rep.Body = mustJSON(t, orytest.ActiveSession("s1", "a@example.com"))
+	e.ory.Reply("tok", rep)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, e.url+procCheck, strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Cookie", "ory_kratos_session=tok")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if got := res.Header.Values("Set-Cookie"); len(got) != 1 || !strings.HasPrefix(got[0], "ory_kratos_session=new") {
+		t.Errorf("Set-Cookie = %q", got)
+	}
+}
+
+// TestErrorHandler: the app chooses its own code.
+func TestErrorHandler(t *testing.T) {
+	e := start(t, transports[0], core.Config{}, oryconnect.Config{ErrorHandler: func(ctx context.Context, proc string, err error) error {
+		if errors.Is(err, core.ErrNoSession) {
+			return connect.NewError(connect.CodeNotFound, errors.New("no such thing: "+proc))
+		}
+		return oryconnect.DefaultErrorHandler(ctx, proc, err)
+	}})
+	err := call(context.Background(), e.client(nil), procCheck)
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Code() != connect.CodeNotFound || ce.Message() != "no such thing: "+procCheck {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestErrorHandlerNilDenies: an ErrorHandler that returns nil does not let
+// a denied call through.
+func TestErrorHandlerNilDenies(t *testing.T) {
+	e := start(t, transports[0], core.Config{}, oryconnect.Config{ErrorHandler: func(context.Context, string, error) error { return nil }})
+	err := call(context.Background(), e.client(nil), procCheck)
+	if connect.CodeOf(err) != connect.CodeUnauthenticated || e.chk.calls() != 0 {
+		t.Fatalf("got %v, handler ran %d times; want Unauthenticated and no handler", err, e.chk.calls())
+	}
+}
+
+// TestError: every sentinel maps to its code, and other errors to Internal.
+func TestError(t *testing.T) {
+	cases := []struct {
+		err  error
+		code connect.Code
+	}{
+		{&core.Denial{Reason: core.ErrNoSession}, connect.CodeUnauthenticated},
+		{&core.Denial{Reason: core.ErrAAL2Required}, connect.CodePermissionDenied},
+		{&core.Denial{Reason: core.ErrRefreshRequired}, connect.CodePermissionDenied},
+		{&core.Denial{Reason: core.ErrForbidden}, connect.CodePermissionDenied},
+		{&core.Denial{Reason: core.ErrRateLimited, RetryAfter: 3}, connect.CodeResourceExhausted},
+		{&core.Denial{Reason: core.ErrOryUnavailable}, connect.CodeUnavailable},
+		{&core.Denial{Reason: core.ErrOryTimeout}, connect.CodeDeadlineExceeded},
+		{&core.Denial{Reason: core.ErrBusy, RetryAfter: 1}, connect.CodeUnavailable},
+		{errors.New("boom"), connect.CodeInternal},
+		{nil, connect.CodeInternal},
+	}
+	for _, tc := range cases {
+		if got := oryconnect.Error(tc.err).Code(); got != tc.code {
+			t.Errorf("Error(%v) = %v, want %v", tc.err, got, tc.code)
+		}
+	}
+}

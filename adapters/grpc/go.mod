@@ -1,0 +1,21 @@
+module github.com/oryguard/oryguard/adapters/grpc
+
+go 1.26.0
+
+require (
+	github.com/ory/client-go v1.22.92
+	github.com/oryguard/oryguard/core v0.1.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+)
+
+replace github.com/oryguard/oryguard/core => ../../core

@@ -1,0 +1,378 @@
+package orygrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Config is the policy of every method a server serves. Method names are
+// full gRPC method names, "/package.Service/Method" (grpc.UnaryServerInfo's
+// FullMethod). A method that Config does not name requires a session under
+// Options: nothing is public unless it is listed in Public.
+type Config struct {
+	// Options is the route policy of every guarded method (core.RequireAAL2,
+	// core.MaxAuthAge, core.Check, ...). Empty means a session is required.
+	Options []core.Option
+
+	// Methods adds options for single methods, after Options. Give a method
+	// core.Optional() to let callers without a session in (the handler
+	// then reads SessionError).
+	Methods map[string][]core.Option
+
+	// Optional lists methods that run with or without a session: the same
+	// as core.Optional() in Methods.
+	Optional []string
+
+	// Public lists methods that run unchecked and without a session: Ory
+	// is not asked. A method in Public cannot also be in Methods or
+	// Optional.
+	Public []string
+
+	// ErrorHandler turns a denial into the error the client gets. err is a
+	// *core.Denial (errors.Is against core.ErrNoSession, ...); method is
+	// the full method name. Nil means DefaultErrorHandler; a nil error from
+	// it means the standard one (a denied call never runs).
+	ErrorHandler func(ctx context.Context, method string, err error) error
+
+	// StreamRecheck, when positive, asks the guard again this often while a
+	// stream is open and ends the stream when the session is gone (see
+	// "Streams" in the package documentation). Zero checks a stream only
+	// when it opens.
+	StreamRecheck time.Duration
+}
+
+// Interceptor holds the unary and stream server interceptors of one
+// policy. Build it with New; it is safe for concurrent use.
+type Interceptor struct {
+	guard   *core.Guard
+	def     *core.Route
+	routes  map[string]*core.Route // methods named in Methods or Optional
+	public  map[string]bool
+	onError func(ctx context.Context, method string, err error) error
+	recheck time.Duration
+}
+
+// New checks cfg's method names and builds the interceptors. Every route
+// answers as to an API client (core.ForceAPI): a gRPC client never gets a
+// redirect. Call Validate once the services are registered.
+func New(guard *core.Guard, cfg Config) (*Interceptor, error) {
+	if guard == nil {
+		return nil, errors.New("orygrpc: New needs a *core.Guard")
+	}
+	i := &Interceptor{
+		guard:   guard,
+		routes:  map[string]*core.Route{},
+		public:  map[string]bool{},
+		onError: cfg.ErrorHandler,
+		recheck: cfg.StreamRecheck,
+	}
+	if i.onError == nil {
+		i.onError = DefaultErrorHandler
+	}
+	i.def = guard.Route(routeOptions(cfg.Options, nil)...)
+	for _, m := range cfg.Public {
+		if err := checkName(m); err != nil {
+			return nil, fmt.Errorf("orygrpc: Config.Public: %w", err)
+		}
+		i.public[m] = true
+	}
+	per := map[string][]core.Option{}
+	for m, opts := range cfg.Methods {
+		if err := checkName(m); err != nil {
+			return nil, fmt.Errorf("orygrpc: Config.Methods: %w", err)
+		}
+		per[m] = append(per[m], opts...)
+	}
+	for _, m := range cfg.Optional {
+		if err := checkName(m); err != nil {
+			return nil, fmt.Errorf("orygrpc: Config.Optional: %w", err)
+		}
+		per[m] = append(per[m], core.Optional())
+	}
+	for m, opts := range per {
+		if i.public[m] {
+			return nil, fmt.Errorf("orygrpc: method %q is both public and given a policy; list it in one place", m)
+		}
+		i.routes[m] = guard.Route(routeOptions(cfg.Options, opts)...)
+	}
+	return i, nil
+}
+
+// routeOptions is the policy of one method: the app's options, the
+// method's, and ForceAPI last so that no option turns it into a browser
+// route.
+func routeOptions(all, method []core.Option) []core.Option {
+	out := make([]core.Option, 0, len(all)+len(method)+1)
+	out = append(out, all...)
+	out = append(out, method...)
+	return append(out, core.ForceAPI())
+}
+
+// checkName accepts "/package.Service/Method".
+func checkName(m string) error {
+	svc, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+	if !strings.HasPrefix(m, "/") || !ok || svc == "" || method == "" || strings.Contains(method, "/") {
+		return fmt.Errorf("%q is not a full method name such as /package.Service/Method", m)
+	}
+	return nil
+}
+
+// ServiceInfoProvider is what Validate reads the registered methods from;
+// *grpc.Server implements it.
+type ServiceInfoProvider interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
+}
+
+// Validate fails when a method name in the Config matches no method the
+// server has registered: a misspelt name would otherwise leave the real
+// method under the default policy (and a misspelt public name would leave
+// it protected). Call it after registering every service and before Serve.
+func (i *Interceptor) Validate(srv ServiceInfoProvider) error {
+	known := map[string]bool{}
+	for svc, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			known["/"+svc+"/"+m.Name] = true
+		}
+	}
+	var unknown []string
+	for m := range i.public {
+		if !known[m] {
+			unknown = append(unknown, m)
+		}
+	}
+	for m := range i.routes {
+		if !known[m] {
+			unknown = append(unknown, m)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("orygrpc: the Config names methods the server does not serve: %s", strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+// ServerOptions are the grpc.ServerOption values that install both
+// interceptors (chained after any others).
+func (i *Interceptor) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(i.Unary()), grpc.ChainStreamInterceptor(i.Stream())}
+}
+
+// route is the policy of method, or nil when it is public.
+func (i *Interceptor) route(method string) *core.Route {
+	if i.public[method] {
+		return nil
+	}
+	if rt, ok := i.routes[method]; ok {
+		return rt
+	}
+	return i.def
+}
+
+// Unary is the unary server interceptor.
+func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		rt := i.route(info.FullMethod)
+		if rt == nil {
+			return handler(ctx, req)
+		}
+		r := request(ctx)
+		d := rt.Authenticate(ctx, &r)
+		if !d.Allow {
+			return nil, i.deny(ctx, info.FullMethod, d.Denial)
+		}
+		if md := headerMD(d); md != nil {
+			_ = grpc.SetHeader(ctx, md) // only fails when the handler already sent headers
+		}
+		return handler(core.ContextWithDecision(ctx, d), req)
+	}
+}
+
+// Stream is the stream server interceptor. The guard decides once, when the
+// stream opens, and again every Config.StreamRecheck when set.
+func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		rt := i.route(info.FullMethod)
+		if rt == nil {
+			return handler(srv, ss)
+		}
+		ctx := ss.Context()
+		r := request(ctx)
+		d := rt.Authenticate(ctx, &r)
+		if !d.Allow {
+			return i.deny(ctx, info.FullMethod, d.Denial)
+		}
+		if md := headerMD(d); md != nil {
+			_ = ss.SetHeader(md)
+		}
+		gs := &guardedStream{ServerStream: ss}
+		if i.recheck <= 0 || d.Session == nil {
+			gs.ctx = core.ContextWithDecision(ctx, d)
+			return handler(srv, gs)
+		}
+		var cancel context.CancelCauseFunc
+		gs.ctx, cancel = context.WithCancelCause(core.ContextWithDecision(ctx, d))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			i.watch(gs, cancel, rt, &r, info.FullMethod)
+		}()
+		err := handler(srv, gs)
+		cancel(nil)
+		<-done
+		if end := gs.ended(); end != nil {
+			return end
+		}
+		return err
+	}
+}
+
+// watch asks the guard every i.recheck until the stream ends or its session
+// is gone. Ory failing (unavailable, timeout, rate limit) does not end a
+// stream whose session was verified; the next tick asks again.
+func (i *Interceptor) watch(gs *guardedStream, cancel context.CancelCauseFunc, rt *core.Route, r *core.Request, method string) {
+	t := time.NewTicker(i.recheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-gs.ctx.Done():
+			return
+		case <-t.C:
+		}
+		d := rt.Authenticate(gs.ctx, r)
+		if gs.ctx.Err() != nil {
+			return
+		}
+		den := d.Denial
+		if d.Allow && d.Session != nil || den == nil || oryFailed(den) {
+			continue
+		}
+		end := i.onError(gs.ctx, method, den)
+		if end == nil {
+			end = Status(den).Err()
+		}
+		gs.end(end)
+		cancel(end)
+		return
+	}
+}
+
+// oryFailed reports a denial that says nothing about the session: Ory did
+// not answer.
+func oryFailed(err error) bool {
+	return errors.Is(err, core.ErrOryUnavailable) || errors.Is(err, core.ErrOryTimeout) ||
+		errors.Is(err, core.ErrRateLimited) || errors.Is(err, core.ErrBusy)
+}
+
+// deny is the error for a denial; the client's own cancellation wins.
+func (i *Interceptor) deny(ctx context.Context, method string, d *core.Denial) error {
+	if err := ctx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	if err := i.onError(ctx, method, d); err != nil {
+		return err
+	}
+	return Status(d).Err() // an ErrorHandler never lets a denied call through
+}
+
+// guardedStream carries the decision in its context and, once a re-check
+// ended it, fails every send and receive with the ending status.
+type guardedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+
+	mu  sync.Mutex
+	err error
+}
+
+func (s *guardedStream) Context() context.Context { return s.ctx }
+
+func (s *guardedStream) end(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+func (s *guardedStream) ended() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *guardedStream) SendMsg(m any) error {
+	if err := s.ended(); err != nil {
+		return err
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func (s *guardedStream) RecvMsg(m any) error {
+	if err := s.ended(); err != nil {
+		return err
+	}
+	return s.ServerStream.RecvMsg(m)
+}
+
+// request is the guard's view of a call: its credentials, from the
+// incoming metadata (whose keys gRPC lower-cases). Only x-session-token,
+// authorization and cookie are read, so nothing else can reach Ory; core
+// picks Ory's credential out of them as it does on HTTP. Every cookie field
+// is passed (HTTP/2 clients may split the Cookie header); core reads them
+// as one header joined with "; ".
+func request(ctx context.Context) core.Request {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return core.Request{
+		Method:        "POST",
+		ContentType:   first(md["content-type"]),
+		SessionToken:  first(md["x-session-token"]),
+		Authorization: first(md["authorization"]),
+		Cookies:       md["cookie"],
+	}
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// headerMD is the response headers of an allowed decision (a Set-Cookie Ory
+// sent with whoami) as metadata, for gRPC-Web proxies that pass them on; nil
+// when there are none.
+func headerMD(d core.Decision) metadata.MD {
+	if len(d.Header) == 0 {
+		return nil
+	}
+	md := make(metadata.MD, len(d.Header))
+	for k, vs := range d.Header {
+		md[strings.ToLower(k)] = append([]string(nil), vs...)
+	}
+	return md
+}
+
+// Session returns the session the interceptor verified for the call whose
+// context is ctx. It reports false for a public method, or an optional one
+// called without a session.
+func Session(ctx context.Context) (*client.Session, bool) {
+	return core.SessionFromContext(ctx)
+}
+
+// SessionError tells why the call whose context is ctx has no session: nil
+// when it has one, the *core.Denial on an optional method called without one
+// (errors.Is core.ErrNoSession: anonymous; core.ErrOryUnavailable and the
+// like: Ory failed), core.ErrNoSession when the interceptor did not run.
+func SessionError(ctx context.Context) error {
+	return core.SessionError(ctx)
+}
