@@ -26,6 +26,11 @@ import (
 var notFramework = map[string]string{
 	"otel":  "OpenTelemetry hooks, used with a framework adapter",
 	"redis": "the shared Redis tier needs a Redis server",
+	"proxy": "the in-app Ory proxy is mounted beside a framework adapter",
+	// The RPC interceptors' programs answer gRPC, not the HTTP /dashboard
+	// flow this check serves.
+	"grpc":    "gRPC interceptors",
+	"connect": "Connect interceptors",
 }
 
 // TestGoGet is the check that a new user's go get works: every library
