@@ -13,6 +13,7 @@ require (
 
 require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 )
 
