@@ -231,7 +231,7 @@ func TestDenials(t *testing.T) {
 		retry    bool
 		seen     string
 	}{
-		{name: "no credential", code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "no credential", code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "unknown token", h: hdr("X-Session-Token", "nope"), code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
 		{name: "token", h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
 		{name: "bearer", h: hdr("Authorization", "Bearer tok"), setup: active("tok"), seen: "s1"},
@@ -264,10 +264,10 @@ func TestDenials(t *testing.T) {
 			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: connect.CodeDeadlineExceeded, reason: oryconnect.ReasonOryTimeout},
 		{name: "public procedure", cfg: oryconnect.Config{Public: []string{procCheck}}, seen: anon},
 		{name: "optional procedure without session", cfg: oryconnect.Config{Optional: []string{procCheck}}, seen: anon},
-		{name: "stream without session", proc: procWatch, code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "stream without session", proc: procWatch, code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "stream with session", proc: procWatch, h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
 		{name: "stream is protected when only Check is public", proc: procWatch, cfg: oryconnect.Config{Public: []string{procCheck}},
-			code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+			code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
 	}
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {

@@ -176,7 +176,7 @@ func TestDenials(t *testing.T) {
 		retry    bool
 		seen     string // what the handler saw, when it ran
 	}{
-		{name: "no credential", code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
+		{name: "no credential", code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "unknown token", md: []string{"x-session-token", "nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
 		{name: "unknown bearer", md: []string{"authorization", "Bearer nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
 		{name: "token", md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
@@ -214,11 +214,11 @@ func TestDenials(t *testing.T) {
 			code: codes.Unavailable, reason: orygrpc.ReasonOryUnavailable},
 		{name: "Ory too slow", coreCfg: core.Config{Timeout: 50 * time.Millisecond}, md: []string{"x-session-token", "tok"},
 			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: codes.DeadlineExceeded, reason: orygrpc.ReasonOryTimeout},
-		{name: "unlisted method is protected", method: methodList, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
+		{name: "unlisted method is protected", method: methodList, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "public method", method: methodList, cfg: orygrpc.Config{Public: []string{methodList}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
 		{name: "optional method without session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
 		{name: "optional method with session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "stream without session", method: methodWatch, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
+		{name: "stream without session", method: methodWatch, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "stream with session", method: methodWatch, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
 		{name: "stream needing aal2", method: methodWatch, cfg: orygrpc.Config{Methods: map[string][]core.Option{methodWatch: {core.RequireAAL2()}}},
 			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
