@@ -95,13 +95,33 @@ func StartKratos(ctx context.Context, opts KratosOptions) (*Kratos, error) {
 	if _, err := os.Stat(opts.Binary); err != nil {
 		return nil, fmt.Errorf("kratos binary %s: %w (run `make kratos` to build it, or set %s)", opts.Binary, err, KratosBinaryEnv)
 	}
-	for _, p := range []*int{&opts.PublicPort, &opts.AdminPort} {
-		if *p == 0 {
-			if *p, err = FreePort(); err != nil {
-				return nil, err
+	// A port FreePort found free can be taken by another test process (the
+	// e2e packages run in parallel) before Kratos binds it: when the harness
+	// chose the ports, a start that lost that race is tried again on new
+	// ones.
+	chosen := opts.PublicPort == 0 || opts.AdminPort == 0
+	for attempt := 1; ; attempt++ {
+		o := opts
+		for _, p := range []*int{&o.PublicPort, &o.AdminPort} {
+			if *p == 0 {
+				if *p, err = FreePort(); err != nil {
+					return nil, err
+				}
 			}
 		}
+		s, err := startKratos(ctx, o)
+		if err == nil || !chosen || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+		opts.Logger.Info("kratos lost its port to another process; trying other ports", "attempt", attempt)
 	}
+}
+
+// errPortTaken marks a start that failed because a port was in use.
+var errPortTaken = errors.New("a port was taken")
+
+// startKratos starts Kratos on the ports in opts.
+func startKratos(ctx context.Context, opts KratosOptions) (*Kratos, error) {
 	dir, err := os.MkdirTemp("", "oryguard-kratos-*")
 	if err != nil {
 		return nil, fmt.Errorf("create kratos work folder: %w", err)
@@ -140,6 +160,9 @@ func StartKratos(ctx context.Context, opts KratosOptions) (*Kratos, error) {
 	defer s.mu.Unlock()
 	if err := s.launch(ctx); err != nil {
 		_ = os.RemoveAll(dir)
+		if strings.Contains(s.tail.String(), "address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
 		return nil, err
 	}
 	return s, nil
