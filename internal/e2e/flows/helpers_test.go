@@ -131,6 +131,14 @@ func apiError(status int, id, reason, redirect string) flows.Outcome {
 	return flows.Outcome{Outcome: csuite.Outcome{Status: status, Body: b.String(), ContentType: jsonType, CacheControl: noStore}}
 }
 
+// noSessionJSON is the 401 a JSON client without a usable session cookie
+// gets: Ory's error shape with, in redirect_browser_to, the login URL the
+// browser redirect would have used (a token client's 401 names none).
+func noSessionJSON(host, returnTo string) flows.Outcome {
+	login := "http://" + host + loginFlow + "?" + url.Values{"return_to": {returnTo}}.Encode()
+	return apiError(http.StatusUnauthorized, "", reasonNoSession, login)
+}
+
 func jsonString(s string) string {
 	b, _ := json.Marshal(s) // escapes & < > as \u0026 ..., as the guard's encoder does
 	return string(b)

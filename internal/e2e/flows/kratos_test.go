@@ -80,7 +80,7 @@ func noSession(t *testing.T, e *flows.Env) {
 	m := e.Guards(t, nil).Protected()
 	rs := m.Send(t, browserReq("/dashboard?tab=1"))
 	rs.Expect(t, "browser", toLogin(e.Ory.Host, "return_to", "/dashboard?tab=1"))
-	m.Send(t, jsonReq("/dashboard")).Expect(t, "API client", apiError(http.StatusUnauthorized, "", reasonNoSession, ""))
+	m.Send(t, jsonReq("/dashboard")).Expect(t, "API client", noSessionJSON(e.Ory.Host, "/dashboard"))
 
 	user := registerAPI(t, e)
 	jar := newJar(t)
@@ -232,7 +232,7 @@ func sessionProbes(t *testing.T, e *flows.Env, bs *harness.BrowserSession, api *
 		{
 			"JSON client with the cookie", m2, jsonReq("/api/me", cookies),
 			allowed(bs.SessionID, bs.Email, "aal1", whoamiCookie(bs.Cookie.Value)),
-			with(apiError(http.StatusUnauthorized, "", reasonNoSession, ""), whoamiCookie(bs.Cookie.Value)),
+			with(noSessionJSON(e.Ory.Host, "/api/me"), whoamiCookie(bs.Cookie.Value)),
 		},
 		{
 			"session token", m, tokenReq("/api/me", api.Token),
