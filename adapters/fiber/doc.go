@@ -9,14 +9,20 @@
 //	app.Get("/refresh-session", oryfiber.RefreshHandler(guard))
 //	app.Get("/logout", oryfiber.LogoutHandler(guard))
 //
-//	private := app.Group("/", oryfiber.Middleware(guard))
-//	private.Get("/dashboard", func(c *fiber.Ctx) error {
+//	protect := oryfiber.Middleware(guard)
+//	app.Get("/dashboard", protect, func(c *fiber.Ctx) error {
 //		s, _ := oryfiber.Session(c)
 //		return c.SendString("hello " + s.Identity.Id)
 //	})
+//	app.Get("/health", func(c *fiber.Ctx) error { return c.SendString("ok") }) // public
 //
 // Middleware returns a fiber.Handler for app.Use, a group or a single
-// route; New takes a Config with Fiber's usual Next function to skip the
+// route. Guard only what you mean: a Fiber group's handlers are prefix
+// middleware, so app.Group("/", oryfiber.Middleware(guard)) runs the guard
+// for every route registered after it, whatever its path. Pass the
+// middleware as a handler argument of each protected route, as above, give
+// the group a real prefix (app.Group("/app", ...)), or skip public paths
+// with Config.Next. New takes a Config with Fiber's usual Next function to skip the
 // check for some requests (Ory is not asked), an ErrorHandler and the
 // Options. Route policies (core.Optional, core.RequireAAL2,
 // core.MaxAuthAge, core.ForceAPI, core.ForceBrowser, core.Check) are passed
