@@ -175,6 +175,21 @@ func TestAdapters(t *testing.T) {
 // TestAdaptersDeny checks that every benchmark app really guards
 // pathProtected: without the session cookie the handler must not run, or
 // a throughput figure could come from denials.
+// TestHitRPCDeny checks that the RPC hit cases measure a guarded method:
+// without a session token the guarded call never reaches the method, and
+// the unguarded one does.
+func TestHitRPCDeny(t *testing.T) {
+	shortBenchTime(t)
+	for _, name := range hitRPCs {
+		if _, _, err := runBench(hitRPCWith(name, true, "")); err == nil || !strings.Contains(err.Error(), "denied") {
+			t.Errorf("%s guarded without a token: err %v, want denied", name, err)
+		}
+		if _, _, err := runBench(hitRPCWith(name, false, "")); err != nil {
+			t.Errorf("%s unguarded without a token: %v", name, err)
+		}
+	}
+}
+
 func TestAdaptersDeny(t *testing.T) {
 	g := newTestGuard(t)
 	for _, fw := range Adapters {
