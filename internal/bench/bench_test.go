@@ -91,6 +91,37 @@ func TestInProcess(t *testing.T) {
 	if len(rows) != 1+len(inprocAdapters) {
 		t.Errorf("%d rows, want %d", len(rows), 1+len(inprocAdapters))
 	}
+	for _, label := range []string{"orygrpc unary", "oryconnect unary"} {
+		found := false
+		for _, r := range rows {
+			if strings.HasPrefix(r.Figure, label+":") {
+				found = true
+				if !strings.Contains(r.Value, "× the unguarded method") {
+					t.Errorf("%s: %q gives no ratio to the unguarded method", label, r.Value)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no in-process row for %s", label)
+		}
+	}
+}
+
+func TestRatios(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b []float64
+		want []float64
+	}{
+		{name: "per round", a: []float64{10, 30}, b: []float64{5, 10}, want: []float64{2, 3}},
+		{name: "zero open round left out", a: []float64{10, 30}, b: []float64{0, 10}, want: []float64{3}},
+		{name: "shorter side bounds", a: []float64{8}, b: []float64{4, 1}, want: []float64{2}},
+	}
+	for _, tt := range tests {
+		if got := ratios(tt.a, tt.b); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: ratios = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }
 
 func TestParseBenchLine(t *testing.T) {
@@ -126,7 +157,7 @@ func TestHitCases(t *testing.T) {
 			t.Errorf("%s: %v", c.Name, err)
 		}
 	}
-	want := "core nethttp nethttp-open gin gin-open echo echo-open echov5 echov5-open fiber fiber-open fiberv3 fiberv3-open"
+	want := "core nethttp nethttp-open gin gin-open echo echo-open echov5 echov5-open fiber fiber-open fiberv3 fiberv3-open grpc grpc-open connect connect-open"
 	if strings.Join(names, " ") != want {
 		t.Errorf("cases %v, want %s", names, want)
 	}
@@ -144,6 +175,21 @@ func TestAdapters(t *testing.T) {
 // TestAdaptersDeny checks that every benchmark app really guards
 // pathProtected: without the session cookie the handler must not run, or
 // a throughput figure could come from denials.
+// TestHitRPCDeny checks that the RPC hit cases measure a guarded method:
+// without a session token the guarded call never reaches the method, and
+// the unguarded one does.
+func TestHitRPCDeny(t *testing.T) {
+	shortBenchTime(t)
+	for _, name := range hitRPCs {
+		if _, _, err := runBench(hitRPCWith(name, true, "")); err == nil || !strings.Contains(err.Error(), "denied") {
+			t.Errorf("%s guarded without a token: err %v, want denied", name, err)
+		}
+		if _, _, err := runBench(hitRPCWith(name, false, "")); err != nil {
+			t.Errorf("%s unguarded without a token: %v", name, err)
+		}
+	}
+}
+
 func TestAdaptersDeny(t *testing.T) {
 	g := newTestGuard(t)
 	for _, fw := range Adapters {

@@ -22,8 +22,9 @@ func asBenchmark(f benchFunc) func(b *testing.B) {
 }
 
 // BenchmarkHit is the in-process hit path: core's Authenticate with a
-// real-size Kratos cookie, and each adapter's guarded route next to the
-// same route without the guard ("-open").
+// real-size Kratos cookie, each adapter's guarded route next to the same
+// route without the guard ("-open"), and each RPC interceptor's guarded
+// unary call next to the unguarded method.
 func BenchmarkHit(b *testing.B) {
 	for _, c := range HitCases() {
 		b.Run(c.Name, asBenchmark(c.F))

@@ -1,5 +1,6 @@
 // Package bench measures oryguard: the core hit and miss paths, each
-// adapter's throughput next to the same route without the guard, the guard
+// adapter's throughput next to the same route without the guard, each RPC
+// interceptor's unary call next to the same method unguarded, the guard
 // against a real Kratos next to the naive middleware of Ory's Go guide,
 // request collapsing, and the memory the session cache holds at its bound.
 //

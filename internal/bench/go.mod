@@ -14,6 +14,8 @@ replace (
 )
 
 require (
+	connectrpc.com/connect v1.21.1
+	connectrpc.com/grpchealth v1.5.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -32,6 +34,7 @@ require (
 	github.com/valyala/fasthttp v1.69.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -39,6 +42,7 @@ require (
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/tinylib/msgp v1.6.3 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
 )
 
 require (
@@ -70,8 +74,10 @@ require (
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/oryguard/oryguard/adapters/connect v0.1.0
 	github.com/oryguard/oryguard/adapters/echov5 v0.1.0
 	github.com/oryguard/oryguard/adapters/fiberv3 v0.1.0
+	github.com/oryguard/oryguard/adapters/grpc v0.1.0
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/pquerna/otp v1.5.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
@@ -101,3 +107,7 @@ require (
 replace github.com/oryguard/oryguard/adapters/fiberv3 => ../../adapters/fiberv3
 
 replace github.com/oryguard/oryguard/adapters/echov5 => ../../adapters/echov5
+
+replace github.com/oryguard/oryguard/adapters/grpc => ../../adapters/grpc
+
+replace github.com/oryguard/oryguard/adapters/connect => ../../adapters/connect

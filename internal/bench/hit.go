@@ -60,12 +60,16 @@ type HitCase struct {
 var hitFrameworks = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // HitCases lists the in-process benchmarks: "core", then per adapter a
-// guarded route and the same route without the guard ("<name>-open"); the
-// guard's cost is the difference.
+// guarded route and the same route without the guard ("<name>-open"), then
+// the same for each RPC interceptor's unary method (hitrpc.go); the guard's
+// cost is the difference.
 func HitCases() []HitCase {
 	cs := []HitCase{{"core", hitCore}}
 	for _, fw := range hitFrameworks {
 		cs = append(cs, HitCase{fw, hitAdapter(fw, true)}, HitCase{fw + "-open", hitAdapter(fw, false)})
+	}
+	for _, rpc := range hitRPCs {
+		cs = append(cs, HitCase{rpc, hitRPC(rpc, true)}, HitCase{rpc + "-open", hitRPC(rpc, false)})
 	}
 	return cs
 }

@@ -23,20 +23,25 @@ const (
 )
 
 // inprocAdapter is one adapter of the in-process rows: its case name in
-// HitCases, its label and its targets.
+// HitCases, its label and its targets. An RPC interceptor's row (rpc) is
+// about one unary call rather than a route, and also gives the guarded
+// call's ratio to the unguarded method.
 type inprocAdapter struct {
 	name, label string
 	maxNs       float64
 	maxAllocs   float64
+	rpc         bool
 }
 
 var inprocAdapters = []inprocAdapter{
-	{"nethttp", "net/http", 700, 2},
-	{"gin", "gin", 700, 1},
-	{"echo", "echo", 700, 1},
-	{"echov5", "echov5", 700, 1},
-	{"fiber", "fiber", 600, 1},
-	{"fiberv3", "fiberv3", 600, 1},
+	{"nethttp", "net/http", 700, 2, false},
+	{"gin", "gin", 700, 1, false},
+	{"echo", "echo", 700, 1, false},
+	{"echov5", "echov5", 700, 1, false},
+	{"fiber", "fiber", 600, 1, false},
+	{"fiberv3", "fiberv3", 600, 1, false},
+	{"grpc", "orygrpc unary", 700, 6, true},
+	{"connect", "oryconnect unary", 700, 2, true},
 }
 
 // inprocCase returns HitCases' benchmark named name.
@@ -71,6 +76,9 @@ func InProcess(ctx context.Context, cfg Config) []Row {
 			return rows
 		}
 		figure := ad.label + ": what the middleware adds to one request, cache hit, in-process (guarded minus open route)"
+		if ad.rpc {
+			figure = ad.label + ": what the interceptor adds to one call of Health/Check with a session token, cache hit, in-process (guarded minus unguarded method)"
+		}
 		nsOps, allocs, err := interleave(cfg.MicroRounds, inprocCase(ad.name), inprocCase(ad.name+"-open"))
 		if err != nil {
 			rows = append(rows, failed(sec, figure, err))
@@ -78,12 +86,28 @@ func InProcess(ctx context.Context, cfg Config) []Row {
 		}
 		cost := median(diffs(nsOps[0], nsOps[1]))
 		a := median(allocs[0]) - median(allocs[1])
+		ratio := ""
+		if ad.rpc {
+			ratio = fmt.Sprintf(", %.2f× the unguarded method", median(ratios(nsOps[0], nsOps[1])))
+		}
 		rows = append(rows, Row{sec, figure,
-			fmt.Sprintf("%s/op, %.0f allocs/op (guarded %s, open %s)", ns(cost), a, ns(median(nsOps[0])), ns(median(nsOps[1]))),
+			fmt.Sprintf("%s/op, %.0f allocs/op (guarded %s, open %s%s)", ns(cost), a, ns(median(nsOps[0])), ns(median(nsOps[1])), ratio),
 			fmt.Sprintf("<= %.0f ns, <= %.0f allocs", ad.maxNs, ad.maxAllocs),
 			check(cost <= ad.maxNs && a <= ad.maxAllocs)})
 	}
 	return rows
+}
+
+// ratios returns a[i] / b[i] for each round (rounds with b[i] = 0 are left
+// out).
+func ratios(a, b []float64) []float64 {
+	var out []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] > 0 {
+			out = append(out, a[i]/b[i])
+		}
+	}
+	return out
 }
 
 // diffs returns a[i] - b[i] for each round.

@@ -2,9 +2,11 @@ package release_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,10 +29,6 @@ var notFramework = map[string]string{
 	"otel":  "OpenTelemetry hooks, used with a framework adapter",
 	"redis": "the shared Redis tier needs a Redis server",
 	"proxy": "the in-app Ory proxy is mounted beside a framework adapter",
-	// The RPC interceptors' programs answer gRPC, not the HTTP /dashboard
-	// flow this check serves.
-	"grpc":    "gRPC interceptors",
-	"connect": "Connect interceptors",
 }
 
 // TestGoGet is the check that a new user's go get works: every library
@@ -257,7 +255,7 @@ func checkSnippet(t *testing.T, env []string, app, version string, s fileSnippet
 		}
 	}
 
-	checkServes(t, bin, addr, version)
+	checkServes(t, bin, addr, version, s.Name)
 }
 
 // freeAddr picks a free loopback port for the snippet to listen on.
@@ -274,14 +272,15 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// checkServes runs the built snippet against the fake Ory: anonymous → 303
-// to the login flow, a session cookie → 200 with the traits; Ory hears the
-// guard's User-Agent at the version.
-func checkServes(t *testing.T, bin, addr, version string) {
+// checkServes runs the built snippet against the fake Ory and probes it as
+// its kind of program expects (see probeFor); Ory hears the guard's
+// User-Agent at the version.
+func checkServes(t *testing.T, bin, addr, version, name string) {
 	t.Helper()
 	ory := orytest.NewServer()
 	defer ory.Close()
 	ory.Session("cookie-of-ada", orytest.ActiveSession("s-ada", "ada@example.com"))
+	ory.Session("token-of-ada", orytest.ActiveSession("s-ada", "ada@example.com"))
 	var mu sync.Mutex
 	var agents []string
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -314,6 +313,38 @@ func checkServes(t *testing.T, bin, addr, version string) {
 	}()
 	waitListening(t, addr, done)
 
+	probeFor(name)(t, addr, front.URL)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(agents) == 0 {
+		t.Fatal("no request reached the fake Ory")
+	}
+	for _, ua := range agents {
+		if ua != "oryguard/"+version {
+			t.Errorf("Ory got User-Agent %q, want %q", ua, "oryguard/"+version)
+		}
+	}
+}
+
+// probeFor returns how a snippet's program is probed: the RPC adapters'
+// programs serve the health service's Check over gRPC or Connect, every
+// other program serves GET /dashboard to browsers.
+func probeFor(name string) func(t *testing.T, addr, oryURL string) {
+	switch name {
+	case "grpc":
+		return probeGRPC
+	case "connect":
+		return probeConnect
+	default:
+		return probeDashboard
+	}
+}
+
+// probeDashboard: anonymous → 303 to the login flow, a session cookie → 200
+// with the traits, an unknown cookie → 303.
+func probeDashboard(t *testing.T, addr, oryURL string) {
+	t.Helper()
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := "http://" + addr + "/dashboard"
 	tests := []struct {
@@ -323,9 +354,9 @@ func checkServes(t *testing.T, bin, addr, version string) {
 		location string // prefix
 		body     string // substring
 	}{
-		{name: "anonymous browser", status: http.StatusSeeOther, location: front.URL + "/self-service/login/browser?return_to="},
+		{name: "anonymous browser", status: http.StatusSeeOther, location: oryURL + "/self-service/login/browser?return_to="},
 		{name: "session cookie", cookie: "ory_kratos_session=cookie-of-ada", status: http.StatusOK, body: "ada@example.com"},
-		{name: "unknown cookie", cookie: "ory_kratos_session=nobody", status: http.StatusSeeOther, location: front.URL + "/self-service/login/browser?return_to="},
+		{name: "unknown cookie", cookie: "ory_kratos_session=nobody", status: http.StatusSeeOther, location: oryURL + "/self-service/login/browser?return_to="},
 	}
 	for _, tt := range tests {
 		req, err := http.NewRequest(http.MethodGet, base, nil)
@@ -351,14 +382,98 @@ func checkServes(t *testing.T, bin, addr, version string) {
 			t.Errorf("%s: body %q does not contain %q", tt.name, body, tt.body)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(agents) == 0 {
-		t.Fatal("no request reached the fake Ory")
+}
+
+// rpcCases are the calls both RPC probes make to grpc.health.v1.Health/Check,
+// which the READMEs' programs guard: a known session token is let in, no
+// token or an unknown one is Unauthenticated.
+var rpcCases = []struct {
+	name  string
+	token string
+	ok    bool
+}{
+	{name: "session token", token: "token-of-ada", ok: true},
+	{name: "no credential"},
+	{name: "unknown token", token: "nobody"},
+}
+
+// healthCheck is the path of grpc.health.v1.Health/Check.
+const healthCheck = "/grpc.health.v1.Health/Check"
+
+// probeGRPC calls Check over gRPC (HTTP/2 without TLS, as a native client
+// does), framing the empty HealthCheckRequest by hand so that this module
+// needs no gRPC dependency: OK (grpc-status 0) with the SERVING answer for
+// a session token, Unauthenticated (16) otherwise.
+func probeGRPC(t *testing.T, addr, _ string) {
+	t.Helper()
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	hc := &http.Client{Transport: &http.Transport{Protocols: &protocols}, Timeout: 30 * time.Second}
+	for _, tt := range rpcCases {
+		// A gRPC message: not compressed, length 0 (an empty HealthCheckRequest).
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+healthCheck, bytes.NewReader([]byte{0, 0, 0, 0, 0}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("TE", "trailers")
+		if tt.token != "" {
+			req.Header.Set("X-Session-Token", tt.token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: read body: %v", tt.name, err)
+		}
+		code := resp.Trailer.Get("Grpc-Status")
+		if code == "" { // a trailers-only answer carries the status in its headers
+			code = resp.Header.Get("Grpc-Status")
+		}
+		want := "16"
+		if tt.ok {
+			want = "0"
+		}
+		if code != want {
+			t.Errorf("%s: grpc-status %q, want %q (message %q)", tt.name, code, want, resp.Trailer.Get("Grpc-Message")+resp.Header.Get("Grpc-Message"))
+		}
+		// HealthCheckResponse{status: SERVING} is field 1, varint 1.
+		serving := []byte{0, 0, 0, 0, 2, 0x08, 0x01}
+		if tt.ok && !bytes.Equal(body, serving) {
+			t.Errorf("%s: message %x, want %x", tt.name, body, serving)
+		}
 	}
-	for _, ua := range agents {
-		if ua != "oryguard/"+version {
-			t.Errorf("Ory got User-Agent %q, want %q", ua, "oryguard/"+version)
+}
+
+// probeConnect calls Check with the Connect protocol over HTTP/1.1 and JSON,
+// as a browser or curl would: 200 with SERVING for a session token, 401 with
+// the Connect code "unauthenticated" otherwise.
+func probeConnect(t *testing.T, addr, _ string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for _, tt := range rpcCases {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+healthCheck, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if tt.token != "" {
+			req.Header.Set("X-Session-Token", tt.token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		body := readAll(t, resp)
+		status, want := http.StatusUnauthorized, `"code":"unauthenticated"`
+		if tt.ok {
+			status, want = http.StatusOK, "SERVING_STATUS_SERVING"
+		}
+		if resp.StatusCode != status || !strings.Contains(strings.ReplaceAll(body, " ", ""), want) {
+			t.Errorf("%s: status %d body %q, want %d with %s", tt.name, resp.StatusCode, body, status, want)
 		}
 	}
 }
