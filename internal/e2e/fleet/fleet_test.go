@@ -488,33 +488,68 @@ func getWithCookie(t *testing.T, u, cookie string) *http.Response {
 }
 
 // TestLogoutEndsEverySpellingAcrossInstances is issue 21's point 1 end to
-// end: the victim's browser cookie is cached on A as sent and on B and C
-// with a junk ory_session_zz cookie added (another cache key, the same
-// session). The victim logs out through A; the junk-cookie spelling must be
-// denied on every instance without waiting for the TTL, because logout
-// forgets by session ID, not by the bytes A saw.
+// end: the victim's browser cookie is cached on A as the victim sends it,
+// and on B and C in the attacker's spelling of the same session (another
+// cache key): the stolen cookie plus a junk ory_session_zz cookie, or an
+// older encoding of the session cookie from before Kratos re-issued it. The
+// victim logs out through A; the attacker's spelling must be denied on
+// every instance without waiting for the TTL, because logout forgets by
+// session ID, not by the bytes A saw.
 func TestLogoutEndsEverySpellingAcrossInstances(t *testing.T) {
-	r := newRig(t, true, time.Hour) // a TTL no test waits out
-	email := fmt.Sprintf("fleet-browser-%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1))
-	bs, err := ory.Get(t).RegisterBrowser(t.Context(), email, password)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		// spellings returns the victim's and the attacker's Cookie headers.
+		spellings func(t *testing.T, bs *harness.BrowserSession) (victim, attacker string)
+	}{
+		{"junk cookie added", func(_ *testing.T, bs *harness.BrowserSession) (string, string) {
+			plain := bs.Cookie.Name + "=" + bs.Cookie.Value
+			return plain, plain + "; ory_session_zz=1"
+		}},
+		{"older encoding", func(t *testing.T, bs *harness.BrowserSession) (string, string) {
+			t.Helper()
+			again, err := ory.Get(t).ReauthenticateBrowser(t.Context(), bs, password, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.SessionID != bs.SessionID || again.Cookie.Value == bs.Cookie.Value {
+				t.Fatalf("re-authentication gave session %s with a new cookie %v; want session %s re-encoded",
+					again.SessionID, again.Cookie.Value != bs.Cookie.Value, bs.SessionID)
+			}
+			return again.Cookie.Name + "=" + again.Cookie.Value, bs.Cookie.Name + "=" + bs.Cookie.Value
+		}},
 	}
-	plain := bs.Cookie.Name + "=" + bs.Cookie.Value
-	junk := plain + "; ory_session_zz=1"
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, true, time.Hour) // a TTL no test waits out
+			email := fmt.Sprintf("fleet-browser-%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1))
+			bs, err := ory.Get(t).RegisterBrowser(t.Context(), email, password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, junk := tc.spellings(t, bs)
+			logoutEndsSpelling(t, r, plain, junk)
+		})
+	}
+}
+
+// logoutEndsSpelling caches the victim's spelling on A and the attacker's
+// on B and C, logs out through A with the victim's, and checks that the
+// attacker's is denied on every instance at once.
+func logoutEndsSpelling(t *testing.T, r *rig, plain, junk string) {
+	t.Helper()
 	a, others := r.apps[0], r.apps[1:]
 	if st := meCookie(t, a, plain); st != http.StatusOK {
-		t.Fatalf("A with the plain cookie: status %d", st)
+		t.Fatalf("A with the victim's spelling: status %d", st)
 	}
 	for _, in := range others {
 		if st := meCookie(t, in, junk); st != http.StatusOK {
-			t.Fatalf("%s with the junk cookie: status %d", in.URL, st)
+			t.Fatalf("%s with the attacker's spelling: status %d", in.URL, st)
 		}
 	}
 	before := r.proxy.Whoami()
 	for _, in := range r.apps { // every spelling is now cached: no whoami
 		if st := meCookie(t, in, junk); st != http.StatusOK {
-			t.Fatalf("%s with the junk cookie, cached: status %d", in.URL, st)
+			t.Fatalf("%s with the attacker's spelling, cached: status %d", in.URL, st)
 		}
 	}
 	if got := r.proxy.Whoami() - before; got > 1 {
@@ -532,8 +567,18 @@ func TestLogoutEndsEverySpellingAcrossInstances(t *testing.T) {
 	if resp := getWithCookie(t, loc, plain); resp.StatusCode >= http.StatusBadRequest {
 		t.Fatalf("following Kratos' logout URL: status %d", resp.StatusCode)
 	}
-	if wr, err := ory.Get(t).WhoamiCookie(t.Context(), bs.Cookie); err == nil && wr.Status != http.StatusUnauthorized {
-		t.Fatalf("Kratos still knows the session after logout: status %d", wr.Status)
+	for _, c := range []string{plain, junk} {
+		cookies, err := http.ParseCookie(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr, err := ory.Get(t).WhoamiCookie(t.Context(), cookies[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wr.Status != http.StatusUnauthorized {
+			t.Fatalf("Kratos still knows the session after logout: status %d", wr.Status)
+		}
 	}
 
 	// A forgot the session when it created the logout flow; B and C hear of
@@ -554,7 +599,7 @@ func TestLogoutEndsEverySpellingAcrossInstances(t *testing.T) {
 					return
 				}
 				if time.Since(start) > time.Second {
-					t.Errorf("%s still serves the junk-cookie spelling %v after the logout (TTL 1 h)", in.URL, time.Second)
+					t.Errorf("%s still serves the attacker's spelling %v after the logout (TTL 1 h)", in.URL, time.Second)
 					return
 				}
 			}
@@ -575,7 +620,7 @@ func TestLogoutEndsEverySpellingAcrossInstances(t *testing.T) {
 	for _, in := range r.apps {
 		for _, c := range []string{junk, plain} {
 			if st := meCookie(t, in, c); st != http.StatusUnauthorized {
-				t.Errorf("%s with %q after logout: status %d, want 401", in.URL, strings.TrimPrefix(c, plain), st)
+				t.Errorf("%s with the victim's or the attacker's spelling after logout: status %d, want 401", in.URL, st)
 			}
 		}
 	}
