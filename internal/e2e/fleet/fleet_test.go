@@ -453,3 +453,175 @@ func TestOrySessionCacheForFromKratos(t *testing.T) {
 		t.Fatalf("%d whoami calls: the entry outlived Ory-Session-Cache-For: 2 (TTL 1h)", n)
 	}
 }
+
+// meCookie asks in's /me with the given Cookie header and returns the status.
+func meCookie(t *testing.T, in *fleet.Instance, cookie string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, in.URL+"/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := fleet.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// getWithCookie sends a GET with the Cookie header and returns the response
+// (body closed).
+func getWithCookie(t *testing.T, u, cookie string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := fleet.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp
+}
+
+// TestLogoutEndsEverySpellingAcrossInstances is issue 21's point 1 end to
+// end: the victim's browser cookie is cached on A as the victim sends it,
+// and on B and C in the attacker's spelling of the same session (another
+// cache key): the stolen cookie plus a junk ory_session_zz cookie, or an
+// older encoding of the session cookie from before Kratos re-issued it. The
+// victim logs out through A; the attacker's spelling must be denied on
+// every instance without waiting for the TTL, because logout forgets by
+// session ID, not by the bytes A saw.
+func TestLogoutEndsEverySpellingAcrossInstances(t *testing.T) {
+	tests := []struct {
+		name string
+		// spellings returns the victim's and the attacker's Cookie headers.
+		spellings func(t *testing.T, bs *harness.BrowserSession) (victim, attacker string)
+	}{
+		{"junk cookie added", func(_ *testing.T, bs *harness.BrowserSession) (string, string) {
+			plain := bs.Cookie.Name + "=" + bs.Cookie.Value
+			return plain, plain + "; ory_session_zz=1"
+		}},
+		{"older encoding", func(t *testing.T, bs *harness.BrowserSession) (string, string) {
+			t.Helper()
+			again, err := ory.Get(t).ReauthenticateBrowser(t.Context(), bs, password, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.SessionID != bs.SessionID || again.Cookie.Value == bs.Cookie.Value {
+				t.Fatalf("re-authentication gave session %s with a new cookie %v; want session %s re-encoded",
+					again.SessionID, again.Cookie.Value != bs.Cookie.Value, bs.SessionID)
+			}
+			return again.Cookie.Name + "=" + again.Cookie.Value, bs.Cookie.Name + "=" + bs.Cookie.Value
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, true, time.Hour) // a TTL no test waits out
+			email := fmt.Sprintf("fleet-browser-%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1))
+			bs, err := ory.Get(t).RegisterBrowser(t.Context(), email, password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, junk := tc.spellings(t, bs)
+			logoutEndsSpelling(t, r, plain, junk)
+		})
+	}
+}
+
+// logoutEndsSpelling caches the victim's spelling on A and the attacker's
+// on B and C, logs out through A with the victim's, and checks that the
+// attacker's is denied on every instance at once.
+func logoutEndsSpelling(t *testing.T, r *rig, plain, junk string) {
+	t.Helper()
+	a, others := r.apps[0], r.apps[1:]
+	if st := meCookie(t, a, plain); st != http.StatusOK {
+		t.Fatalf("A with the victim's spelling: status %d", st)
+	}
+	for _, in := range others {
+		if st := meCookie(t, in, junk); st != http.StatusOK {
+			t.Fatalf("%s with the attacker's spelling: status %d", in.URL, st)
+		}
+	}
+	before := r.proxy.Whoami()
+	for _, in := range r.apps { // every spelling is now cached: no whoami
+		if st := meCookie(t, in, junk); st != http.StatusOK {
+			t.Fatalf("%s with the attacker's spelling, cached: status %d", in.URL, st)
+		}
+	}
+	if got := r.proxy.Whoami() - before; got > 1 {
+		// A may ask once: its plain spelling and the junk one are
+		// different keys, and A has not seen the junk one locally; the
+		// shared tier answers B and C's spelling.
+		t.Fatalf("%d whoami calls for a cached session", got)
+	}
+
+	resp := getWithCookie(t, a.URL+"/logout", plain)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/self-service/logout?") {
+		t.Fatalf("logout through A: status %d, Location %q; want 303 to Kratos' logout URL", resp.StatusCode, loc)
+	}
+	if resp := getWithCookie(t, loc, plain); resp.StatusCode >= http.StatusBadRequest {
+		t.Fatalf("following Kratos' logout URL: status %d", resp.StatusCode)
+	}
+	for _, c := range []string{plain, junk} {
+		cookies, err := http.ParseCookie(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr, err := ory.Get(t).WhoamiCookie(t.Context(), cookies[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wr.Status != http.StatusUnauthorized {
+			t.Fatalf("Kratos still knows the session after logout: status %d", wr.Status)
+		}
+	}
+
+	// A forgot the session when it created the logout flow; B and C hear of
+	// it through the tier. Poll each with the attacker's spelling, bounded.
+	start, asked := time.Now(), r.proxy.Whoami()
+	var wg sync.WaitGroup
+	var polls atomic.Int64
+	for _, in := range r.apps {
+		wg.Go(func() {
+			for {
+				polls.Add(1)
+				st := meCookie(t, in, junk)
+				if st == http.StatusUnauthorized {
+					return
+				}
+				if st != http.StatusOK {
+					t.Errorf("%s: status %d while waiting for a denial", in.URL, st)
+					return
+				}
+				if time.Since(start) > time.Second {
+					t.Errorf("%s still serves the attacker's spelling %v after the logout (TTL 1 h)", in.URL, time.Second)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// The denials are Ory's: the entries were forgotten (not left to serve
+	// until the TTL), so an instance asks Kratos, which answers 401.
+	if got := r.proxy.Whoami() - asked; got < 1 || got > polls.Load() {
+		t.Errorf("%d whoami calls for %d requests after the logout, want between 1 and %d", got, polls.Load(), polls.Load())
+	}
+	t.Logf("denied on every instance %v after the logout; %d whoami calls for %d requests", time.Since(start), r.proxy.Whoami()-asked, polls.Load())
+	// Forgotten, not shadowed: once denied, the answer is Ory's own 401 and
+	// stays a denial; nothing of the old session comes back from the tier.
+	for _, in := range r.apps {
+		for _, c := range []string{junk, plain} {
+			if st := meCookie(t, in, c); st != http.StatusUnauthorized {
+				t.Errorf("%s with the victim's or the attacker's spelling after logout: status %d, want 401", in.URL, st)
+			}
+		}
+	}
+}
