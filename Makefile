@@ -156,17 +156,17 @@ bench: kratos $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapt
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)
 
 # ---- reliability: fuzzing and the soak (RELIABILITY.md) ----
-# Each fuzz target runs alone for FUZZTIME; the seed corpora are in
-# core/testdata/fuzz/<target>/ and also run as plain tests in `make test`.
+# Each fuzz target (module:name) runs alone for FUZZTIME; the seed corpora are
+# in <module>/testdata/fuzz/<name>/ and also run as plain tests in `make test`.
 FUZZTIME     ?= 20s
-FUZZ_TARGETS := FuzzExtract FuzzReturnTo FuzzWhoami
+FUZZ_TARGETS := core:FuzzExtract core:FuzzReturnTo core:FuzzWhoami adapters/fiber:FuzzFasthttpExtract
 SOAK_DURATION ?= 60s
 SOAK_FLAGS    ?=
 
-fuzz: ## fuzz credential extraction, return_to and whoami handling, FUZZTIME (20s) each
+fuzz: ## fuzz credential extraction (also through fasthttp's parser), return_to and whoami handling, FUZZTIME (20s) each
 	@for f in $(FUZZ_TARGETS); do \
 	  echo "== $$f ($(FUZZTIME))"; \
-	  (cd core && go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) .); \
+	  (cd $${f%%:*} && go test -run '^$$' -fuzz "^$${f#*:}\$$" -fuzztime $(FUZZTIME) .); \
 	done
 
 soak: kratos ## soak against a real Kratos for SOAK_DURATION (60s) and print its figures
