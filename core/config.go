@@ -123,6 +123,10 @@ type Config struct {
 	// see gets a page that explains why instead of another redirect. The
 	// zero value is on, with a random key.
 	LoginLoop LoginLoopConfig
+
+	// Permissions configures permission checks against Ory Permissions
+	// (Keto) for routes with Permit options.
+	Permissions PermissionsConfig
 }
 
 // CacheConfig configures the session cache. The zero value follows Ory:

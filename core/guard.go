@@ -203,6 +203,10 @@ func (rt *Route) check(ctx context.Context, r *Request, res result, now time.Tim
 			return rt.deny(r, result{kind: reasonCheck}, false, err)
 		}
 	}
+	if len(rt.p.permits) > 0 {
+		// Permission checks are not wired yet: fail closed.
+		return rt.deny(r, result{kind: reasonOryFailed}, false, nil)
+	}
 	return allow(s, res.header)
 }
 

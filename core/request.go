@@ -47,10 +47,24 @@ type Request struct {
 	// is empty; nothing else reads it (return_to is never built from it).
 	Host string
 
+	// Params reads the route's path parameters as the framework matched
+	// them, percent-decoded once. Adapters set it (a permission check's
+	// object may come from a path parameter: PathParam); nil means the
+	// route has none.
+	Params Params
+
 	// raw, set by RequestFromRaw, is the header the fields above stand
 	// for: a header field left empty is read from it when the guard needs
 	// it (see RequestFromRaw for why).
 	raw RawHeader
+}
+
+// Params reads a matched route's path parameters. An adapter implements it
+// over its framework's router (net/http's PathValue, Gin's and Echo's
+// Param, Fiber's Params), returning the value percent-decoded exactly once
+// and "" for a parameter the route does not have.
+type Params interface {
+	Param(name string) string
 }
 
 // header is v, or, when v is empty and the request came from

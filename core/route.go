@@ -24,6 +24,7 @@ type policy struct {
 	maxAge   time.Duration
 	mode     apiMode
 	checks   []func(context.Context, *client.Session) error
+	permits  []permit
 }
 
 // Optional lets the handler run with or without a session. A valid session
