@@ -102,16 +102,23 @@ func crossSiteLogout(r *Request) Decision {
 // Either way the session leaves the guard's cache, whatever credential it
 // was cached under (other extra cookies, older encodings of the session
 // cookie), and, with CacheConfig.Shared, every instance's, as
-// ForgetSession does; a lookup in flight for it is not cached. A
-// credential the guard never saw and Ory does not confirm costs nothing
-// beyond asking Ory: nothing is forgotten, nothing is told to the fleet. For
-// a browser that happens when the logout URL is handed out; Kratos ends
-// the session when the browser follows it.
+// ForgetSession does; a lookup in flight for it is not cached. The guard
+// forgets by the session's ID: when neither its cache nor the shared tier
+// knows the credential, it asks Ory's whoami once to learn it. A credential
+// that opens no session costs one request to Ory and nothing fleet-wide:
+// nothing is forgotten, nothing is told to the fleet. For a browser that
+// happens when the logout URL is handed out; Kratos ends the session when
+// the browser follows it.
 func (g *Guard) LogoutRedirect(ctx context.Context, r *Request) Decision {
 	var c credential
 	g.cookies.extract(r, &c)
 	if c.kind == credToken || c.kind == credBearer {
 		k := g.knownCredential(ctx, &c) // before Ory ends it
+		if !g.identify(ctx, &c, &k) {
+			// Ory says the token opens no session: there is nothing to
+			// end, and Ory would answer the logout the same way.
+			return Decision{Status: http.StatusNoContent, Header: http.Header{"Cache-Control": {"no-store"}}}
+		}
 		d, confirmed := g.nativeLogout(ctx, r, c.token)
 		g.forgetCredential(ctx, &k, confirmed) // once Ory has answered: no lookup can re-cache it
 		return d
@@ -189,17 +196,45 @@ func (g *Guard) knownCredential(ctx context.Context, c *credential) known {
 	return k
 }
 
+// identify learns the session ID of a credential being logged out that
+// neither this guard nor the shared tier had cached (knownCredential), by
+// asking Ory's whoami once, as a protected request would (collapsed,
+// limited, backing off after a 429). Without the ID, only the credential's
+// own keys could be forgotten, and the same session cached elsewhere under
+// another spelling (an extra junk cookie, an older encoding of the session
+// cookie) would outlive the logout on every instance.
+//
+// It reports false only when Ory answered that the credential opens no
+// session: then there is nothing to forget. When Ory fails, the logout goes
+// on without the ID. With the cache off nothing is cached anywhere, and Ory
+// is not asked.
+func (g *Guard) identify(ctx context.Context, c *credential, k *known) bool {
+	if k.sid != "" || k.seen || g.cache == nil { // k.seen alone: a lookup in flight, which forgets what it finds (store)
+		return true
+	}
+	switch res := g.session(ctx, c, g.now()); res.kind {
+	case reasonSession:
+		k.sid, k.seen = res.session.Id, true
+	case reasonNoSession:
+		return false
+	}
+	return true
+}
+
 // browserLogout asks Ory for the logout URL of the session cookie in c and
-// forgets the session (forgetCredential). Ory is asked nothing more: a
-// session neither this guard nor the shared tier had cached has no ID here,
-// and only the credential's own keys are forgotten (another spelling of it
-// then lasts until its entry expires, as any session revoked in Ory does).
+// forgets the session (forgetCredential), by its ID: from this cache, the
+// shared tier, or, for a cookie cached nowhere, Ory's whoami (identify),
+// asked only once Ory has issued a logout URL, so a cookie that opens no
+// session costs one request to Ory, as before.
 func (g *Guard) browserLogout(ctx context.Context, c *credential, returnTo string) (string, error) {
 	if c.kind != credCookie {
 		return g.logoutURL(ctx, c, returnTo)
 	}
 	k := g.knownCredential(ctx, c)
 	loc, err := g.logoutURL(ctx, c, returnTo)
+	if err == nil {
+		g.identify(ctx, c, &k)
+	}
 	g.forgetCredential(ctx, &k, err == nil)
 	return loc, err
 }

@@ -513,7 +513,11 @@ func logoutHandler(t *testing.T, e *flows.Env) {
 		Location: &csuite.Location{Scheme: "http", Host: e.KratosHost(), Path: "/self-service/logout",
 			Query: url.Values{"token": {"<logout token>"}, "return_to": {uiURL + "/bye"}}},
 		CacheControl: noStore,
-		Ory:          []orytest.Recorded{{Path: logoutFlow, Cookie: sessionCookie + "=<this adapter's session>"}},
+		// The logout instance had not cached the session: once Kratos issued
+		// the logout URL, whoami tells it the session's ID, by which every
+		// spelling of the session is forgotten.
+		Ory: []orytest.Recorded{{Path: logoutFlow, Cookie: sessionCookie + "=<this adapter's session>"},
+			{Path: whoamiPath, Cookie: sessionCookie + "=<this adapter's session>"}},
 	}})
 	for i, loc := range raw {
 		hop := must(flows.Follow(t.Context(), sessions[i].Jar, loc))(t)
