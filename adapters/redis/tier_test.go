@@ -192,8 +192,8 @@ func indexName(s []byte) string { return oryredis.DefaultPrefix + "i:{" + hex.En
 // Redis and every instance.
 func TestCallerGivingUpIsNotARedisFailure(t *testing.T) {
 	rs := redistest.StartT(t)
-	proxy := newStallProxy(t, rs.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr, ContextTimeoutEnabled: true})
+	proxy := redistest.NewStallProxy(t, rs.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true})
 	defer rdb.Close()
 	tier := newTier(t, rdb, func(c *oryredis.Config) { c.Timeout = time.Second })
 	direct := redis.NewClient(&redis.Options{Addr: rs.Addr})
@@ -230,7 +230,7 @@ func TestCallerGivingUpIsNotARedisFailure(t *testing.T) {
 	} {
 		k := random32(t)
 		// Only this call names k: the burst's calls may still be running.
-		held, release := proxy.arm(hex.EncodeToString(k), false)
+		held, release := proxy.Arm(hex.EncodeToString(k), false)
 		ctx, cancel := context.WithCancel(ctx)
 		errc := make(chan error, 1)
 		go func() { errc <- call(ctx, k) }()
@@ -276,8 +276,8 @@ func TestCallerGivingUpIsNotARedisFailure(t *testing.T) {
 // ReadTimeout); running out of it counts as Redis being slow.
 func TestBudgetBoundsTheWholeCall(t *testing.T) {
 	rs := redistest.StartT(t)
-	proxy := newStallProxy(t, rs.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr, ReadTimeout: 30 * time.Second, MaxRetries: -1})
+	proxy := redistest.NewStallProxy(t, rs.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ReadTimeout: 30 * time.Second, MaxRetries: -1})
 	defer rdb.Close()
 	l := &logs{}
 	tier := newTier(t, rdb, func(c *oryredis.Config) {
@@ -288,7 +288,7 @@ func TestBudgetBoundsTheWholeCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := random32(t)
-	held, release := proxy.arm(hex.EncodeToString(k), false)
+	held, release := proxy.Arm(hex.EncodeToString(k), false)
 	defer release()
 	errc := make(chan error, 1)
 	go func() { _, err := tier.Get(context.Background(), [][]byte{k}); errc <- err }()
@@ -368,8 +368,8 @@ func TestLateWriteCannotRestoreSession(t *testing.T) {
 // reaches Redis.
 func TestLateSetAfterDeleteSessionsIsDropped(t *testing.T) {
 	rs := redistest.StartT(t)
-	proxy := newStallProxy(t, rs.Addr)
-	slow := redis.NewClient(&redis.Options{Addr: proxy.addr, ContextTimeoutEnabled: true})
+	proxy := redistest.NewStallProxy(t, rs.Addr)
+	slow := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true})
 	defer slow.Close()
 	direct := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true})
 	defer direct.Close()
@@ -378,7 +378,7 @@ func TestLateSetAfterDeleteSessionsIsDropped(t *testing.T) {
 	ctx := context.Background()
 	key, sid := random32(t), random32(t)
 	// The write's data half names the key's marker; hold that request.
-	held, release := proxy.arm("x:{"+hex.EncodeToString(key)+"}", true)
+	held, release := proxy.Arm("x:{"+hex.EncodeToString(key)+"}", true)
 	defer release()
 	errc := make(chan error, 1)
 	go func() { errc <- tier.Set(ctx, key, sid, []byte("late"), time.Minute) }()

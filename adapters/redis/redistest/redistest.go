@@ -1,8 +1,9 @@
 // Package redistest starts a throwaway redis-server (Debian's package, or
 // any redis-server or valkey-server on PATH) on a free loopback port with
 // persistence off, or a three-node Redis Cluster (StartCluster), for tests
-// of the shared session tier. It is what oryguard's own tests use; it needs
-// no Docker.
+// of the shared session tier, and a StallProxy that holds one request or
+// reply on its way to Redis so that a test can force a race without sleeps.
+// It is what oryguard's own tests use; it needs no Docker.
 package redistest
 
 import (

@@ -21,6 +21,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// InvalidationLogged is the line an instance logs each time its guard has
+// applied an invalidation of sessions by ID (a logout or ForgetSession on
+// any instance) from the fleet.
+const InvalidationLogged = "oryguard-fleetapp: invalidation applied"
+
 // AppConfig is what one app instance runs with.
 type AppConfig struct {
 	OryURL  string
@@ -62,10 +67,12 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cc := core.CacheConfig{TTL: cfg.TTL}
+	var tier *oryredis.Tier
 	if cfg.Redis != "" {
 		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, DialTimeout: 100 * time.Millisecond, MaxRetries: -1, ContextTimeoutEnabled: true})
 		defer rdb.Close()
-		tier, err := oryredis.New(oryredis.Config{Client: rdb, Secrets: secrets, Logger: log})
+		var err error
+		tier, err = oryredis.New(oryredis.Config{Client: rdb, Secrets: secrets, Logger: log})
 		if err != nil {
 			return fmt.Errorf("fleetapp: %w", err)
 		}
@@ -75,6 +82,16 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	guard, err := core.New(core.Config{OryURL: cfg.OryURL, Cache: cc, Logger: log})
 	if err != nil {
 		return fmt.Errorf("fleetapp: %w", err)
+	}
+	if tier != nil {
+		// Registered after the guard's own subscription, so this line is
+		// logged once the guard has applied the invalidation: tests wait
+		// for it to order a race.
+		defer tier.Watch(func(inv core.Invalidation) {
+			if len(inv.Sessions) > 0 {
+				log.Info(InvalidationLogged)
+			}
+		})()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/me", oryhttp.Middleware(guard, core.ForceAPI())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -141,12 +142,41 @@ func (in *Instance) do(ctx context.Context, method, path, token string) (int, er
 }
 
 // Proxy is a reverse proxy in front of Kratos' public API that counts the
-// whoami calls reaching Kratos.
+// whoami calls reaching Kratos, and can hold one whoami answer (HoldWhoami).
 type Proxy struct {
 	// URL is the proxy's base URL: the instances' Ory URL.
 	URL    string
 	srv    *httptest.Server
 	whoami atomic.Int64
+
+	mu   sync.Mutex
+	hold *heldAnswer // the next whoami answer to hold, when armed
+}
+
+// heldAnswer is one armed HoldWhoami.
+type heldAnswer struct {
+	held, release chan struct{}
+}
+
+// HoldWhoami makes the proxy hold the next whoami answer: the call reaches
+// Kratos at once, and Kratos' answer is kept from the instance until
+// release is called. held is closed once Kratos has answered. It forces "an
+// answer computed before a revocation arrives after it" without sleeps.
+func (p *Proxy) HoldWhoami() (held <-chan struct{}, release func()) {
+	h := &heldAnswer{held: make(chan struct{}), release: make(chan struct{})}
+	p.mu.Lock()
+	p.hold = h
+	p.mu.Unlock()
+	return h.held, sync.OnceFunc(func() { close(h.release) })
+}
+
+// takeHold returns the armed hold, disarming it.
+func (p *Proxy) takeHold() *heldAnswer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.hold
+	p.hold = nil
+	return h
 }
 
 // NewProxy starts a counting proxy to target.
@@ -158,10 +188,23 @@ func NewProxy(target string) (*Proxy, error) {
 	p := &Proxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/sessions/whoami" {
-			p.whoami.Add(1)
+		if r.URL.Path != "/sessions/whoami" {
+			rp.ServeHTTP(w, r)
+			return
 		}
-		rp.ServeHTTP(w, r)
+		p.whoami.Add(1)
+		h := p.takeHold()
+		if h == nil {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		close(h.held)
+		<-h.release
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	p.URL = p.srv.URL
 	return p, nil
