@@ -57,6 +57,8 @@ type Request struct {
 	// for: a header field left empty is read from it when the guard needs
 	// it (see RequestFromRaw for why).
 	raw RawHeader
+	// hdr, set by RequestFromHTTP, is the same for a net/http header.
+	hdr http.Header
 }
 
 // Params reads a matched route's path parameters. An adapter implements it
@@ -70,7 +72,13 @@ type Params interface {
 // header is v, or, when v is empty and the request came from
 // RequestFromRaw, the named header read from the raw header.
 func (r *Request) header(v, name string) string {
-	if v == "" && r.raw != nil {
+	if v != "" {
+		return v
+	}
+	if r.hdr != nil {
+		return first(r.hdr[name]) // name is canonical, as Header.Get would make it
+	}
+	if r.raw != nil {
 		return unsafeString(r.raw.Peek(name))
 	}
 	return v
@@ -88,9 +96,13 @@ func (r *Request) secFetchDest() string  { return r.header(r.SecFetchDest, "Sec-
 // RequestFromHTTP reads the facts the guard needs from a net/http request.
 // The net/http, Gin and Echo adapters use it; it allocates nothing.
 //
-// The headers are read as Header.Get reads them, by their canonical names
-// (net/http canonicalises the keys of a request it parses, so a header
-// sent as "x-session-token" is found).
+// It fills Method, URI, Host and the three credential fields
+// (SessionToken, Authorization, Cookies), which every request needs; the
+// guard reads the other headers from r.Header only when a decision needs
+// them (a denial, a logout), so a cache hit costs no lookups it does not
+// use. The headers are read as Header.Get reads them, by their canonical
+// names (net/http canonicalises the keys of a request it parses, so a
+// header sent as "x-session-token" is found).
 func RequestFromHTTP(r *http.Request) Request {
 	uri := r.RequestURI
 	if uri == "" {
@@ -100,16 +112,11 @@ func RequestFromHTTP(r *http.Request) Request {
 	return Request{
 		Method:        r.Method,
 		URI:           uri,
-		Accept:        first(h["Accept"]),
-		ContentType:   first(h["Content-Type"]),
 		SessionToken:  first(h["X-Session-Token"]),
 		Authorization: first(h["Authorization"]),
 		Cookies:       h["Cookie"],
-		SecFetchSite:  first(h["Sec-Fetch-Site"]),
-		SecFetchMode:  first(h["Sec-Fetch-Mode"]),
-		SecFetchDest:  first(h["Sec-Fetch-Dest"]),
-		Origin:        first(h["Origin"]),
 		Host:          r.Host,
+		hdr:           h,
 	}
 }
 
