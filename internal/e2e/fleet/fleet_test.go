@@ -84,19 +84,26 @@ func newRig(t *testing.T, shared bool, ttl time.Duration) *rig {
 		cfg.Redis, cfg.Secrets = r.redis.Addr, []string{fleetSecret}
 	}
 	for range 3 {
-		in, err := fleet.Start(t.Context(), app.bin, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			in.Stop()
-			if t.Failed() {
-				t.Logf("instance %s log:\n%s", in.URL, in.Log())
-			}
-		})
-		r.apps = append(r.apps, in)
+		r.apps = append(r.apps, startInstance(t, cfg))
 	}
 	return r
+}
+
+// startInstance starts one app instance that stops when the test ends and
+// logs its output if the test failed.
+func startInstance(t *testing.T, cfg fleet.AppConfig) *fleet.Instance {
+	t.Helper()
+	in, err := fleet.Start(t.Context(), app.bin, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Stop()
+		if t.Failed() {
+			t.Logf("instance %s log:\n%s", in.URL, in.Log())
+		}
+	})
+	return in
 }
 
 func (r *rig) waitLogs(t *testing.T, s string, n int) {

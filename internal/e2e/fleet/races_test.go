@@ -75,18 +75,7 @@ func TestLateSetCannotBringASessionBack(t *testing.T) {
 	}
 	t.Cleanup(proxy.Close)
 	start := func(redisAddr string) *fleet.Instance {
-		in, err := fleet.Start(t.Context(), app.bin, fleet.AppConfig{
-			OryURL: proxy.URL, TTL: time.Hour, Redis: redisAddr, Secrets: []string{fleetSecret}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			in.Stop()
-			if t.Failed() {
-				t.Logf("instance %s log:\n%s", in.URL, in.Log())
-			}
-		})
-		return in
+		return startInstance(t, fleet.AppConfig{OryURL: proxy.URL, TTL: time.Hour, Redis: redisAddr, Secrets: []string{fleetSecret}})
 	}
 	a, b := start(rs.Addr), start(stall.Addr())
 	s := login(t)
