@@ -172,6 +172,7 @@ func TestRefreshAheadLearnsLikeALookup(t *testing.T) {
 			}
 			r.clock.advance(2 * time.Second) // still within the old entry's life (and past the 429's Retry-After)
 			d := r.use("tok")
+			r.settle()
 			if d.Allow != tc.kept {
 				t.Fatalf("allow=%v (%d) after the refresh, want %v", d.Allow, d.Status, tc.kept)
 			}
