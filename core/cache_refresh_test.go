@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -70,9 +71,10 @@ func (r *refreshRig) settle() {
 // cacheControls lists the Cache-Control header of every whoami call.
 func (r *refreshRig) cacheControls() []string {
 	var out []string
-	for _, rec := range r.ory.Requests() {
+	headers := r.ory.Headers()
+	for i, rec := range r.ory.Requests() {
 		if rec.Path == "/sessions/whoami" {
-			out = append(out, rec.CacheControl)
+			out = append(out, headers[i].Get("Cache-Control"))
 		}
 	}
 	return out
@@ -505,6 +507,18 @@ func TestReasksCarryMaxAgeZero(t *testing.T) {
 			tc.run(r)
 			if got := r.cacheControls(); !slices.Equal(got, tc.want) {
 				t.Fatalf("Cache-Control of the whoami calls: %q, want %q", got, tc.want)
+			}
+			// Besides Cache-Control, a re-ask carries what a first lookup
+			// does, and nothing else.
+			var names []string
+			for _, h := range r.ory.Headers() {
+				h.Del("Cache-Control")
+				n := slices.Sorted(maps.Keys(h))
+				if names == nil {
+					names = n
+				} else if !slices.Equal(n, names) {
+					t.Fatalf("whoami calls carry the headers %q and %q", names, n)
+				}
 			}
 		})
 	}
