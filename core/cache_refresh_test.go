@@ -6,9 +6,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -588,6 +590,29 @@ func TestCloseStopsRefreshes(t *testing.T) {
 	r.g.flightsMu.Unlock()
 	if n != 0 {
 		t.Fatal("a refresh started after Close")
+	}
+}
+
+// TestDetachSharesNoMemory: the credential a refresh keeps does not change
+// when the request's memory is reused (fasthttp hands out strings that
+// alias its buffers).
+func TestDetachSharesNoMemory(t *testing.T) {
+	buf := []byte("tokenory_kratos_sessionc1ory_session_xc2c3c4c5")
+	alias := func(i, j int) string { return unsafe.String(&buf[i], j-i) }
+	c := credential{kind: credCookie}
+	c.add(cookiePair{alias(5, 23), alias(23, 25)})
+	c.add(cookiePair{alias(25, 38), alias(38, 40)})
+	for i := range 3 {
+		c.add(cookiePair{"extra" + string(rune('a'+i)), alias(40+2*i, 42+2*i)})
+	}
+	tok := credential{kind: credToken, token: alias(0, 5)}
+	want, wantTok := c.cookieHeader(), strings.Clone(tok.token)
+	d, dt := c.detach(), tok.detach()
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if got := d.cookieHeader(); got != want || dt.token != wantTok || d.n != 5 {
+		t.Fatalf("detached cookies %q, token %q after the request's memory was reused; want %q, %q", got, dt.token, want, wantTok)
 	}
 }
 
