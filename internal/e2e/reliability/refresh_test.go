@@ -65,7 +65,7 @@ func TestRefreshAheadActiveUserNeverWaits(t *testing.T) {
 	srv := sharedKratos(t)
 	const (
 		ttl    = 2 * time.Second
-		lag    = 100 * time.Millisecond // whoami's round trip, held by the proxy
+		lag    = 50 * time.Millisecond // whoami's round trip, held by the proxy
 		click  = 20 * time.Millisecond
 		period = 5 * time.Second // 2.5 lifetimes
 	)
