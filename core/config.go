@@ -184,8 +184,8 @@ type CacheConfig struct {
 	// Disabled turns the cache off: every request asks Ory (concurrent
 	// requests with the same credential still share one call), so a
 	// revocation in Ory takes effect at once, at the cost of one whoami
-	// call per request against Ory's rate limits. TTL, MaxEntries and
-	// StaleIfError are then ignored; Shared is an error.
+	// call per request against Ory's rate limits. TTL, MaxEntries,
+	// StaleIfError and NoRefreshAhead are then ignored; Shared is an error.
 	Disabled bool
 
 	// MaxEntries bounds the number of cached sessions. Zero means
