@@ -278,9 +278,11 @@ func (k *keto) call(ctx context.Context, ts []tuple) verdict {
 		v = verdict{kind: reasonCanceled} // the caller left (or a sibling was denied)
 	}
 	k.report(caller, ts, allowed, v, resp, err, time.Since(start))
-	if v.kind == reasonSession && k.cache != nil {
-		for i := range ts {
-			k.cache.store(&ts[i], started)
+	if k.cache != nil && (v.kind == reasonSession || v.kind == reasonPermDenied) {
+		for i, a := range allowed { // each allowed tuple, also of a batch Keto denied another of
+			if a {
+				k.cache.store(&ts[i], started)
+			}
 		}
 	}
 	return v

@@ -441,3 +441,305 @@ func TestPermissionsConfig(t *testing.T) {
 }
 
 var _ = json.Marshal
+
+// aliceSession is a session of alice's identity.
+func aliceSession(id string) client.Session {
+	s := orytest.ActiveSession(id, "alice@example.com")
+	s.Identity.Id = aliceID
+	return s
+}
+
+func TestPermitCache(t *testing.T) {
+	viewer := orytest.Tuple{Namespace: "Document", Object: "d1", Relation: "viewer", SubjectID: aliceID}
+	req := func() *core.Request { return permReq(aliceToken, params{"doc": "d1"}) }
+	t.Run("off asks every time", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, nil)
+		keto.Add(viewer)
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		for range 3 {
+			if !rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("denied")
+			}
+		}
+		keto.Remove(viewer)
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("a removed tuple still allows with the cache off")
+		}
+		if n := keto.Calls(); n != 4 {
+			t.Errorf("%d calls, want 4", n)
+		}
+		if n := g.PermissionCacheEntries(); n != 0 {
+			t.Errorf("%d cache entries with the cache off", n)
+		}
+	})
+	t.Run("on reuses allowed answers only", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.CacheTTL = time.Minute })
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("allowed without a tuple")
+		}
+		keto.Add(viewer) // a denial is never cached: the tuple counts at once
+		for range 3 {
+			if !rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("denied")
+			}
+		}
+		if n := keto.Calls(); n != 2 {
+			t.Errorf("%d calls, want 2 (the denial, then one allow reused)", n)
+		}
+		// Another object, relation or namespace is another entry.
+		keto.Reset()
+		for _, rt := range []*core.Route{
+			g.Route(core.Permit("Document", "editor", doc)),
+			g.Route(core.Permit("Folder", "viewer", doc)),
+		} {
+			if rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("allowed from another tuple's entry")
+			}
+		}
+		if rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"})).Allow {
+			t.Fatal("allowed from another object's entry")
+		}
+		if n := keto.Calls(); n != 3 {
+			t.Errorf("%d calls, want 3", n)
+		}
+		if n := g.PermissionCacheEntries(); n != 1 {
+			t.Errorf("%d cache entries, want 1", n)
+		}
+	})
+	t.Run("expires", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.CacheTTL = 50 * time.Millisecond })
+		keto.Add(viewer)
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		rt.Authenticate(context.Background(), req())
+		keto.Remove(viewer)
+		time.Sleep(60 * time.Millisecond)
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("allowed past the TTL")
+		}
+	})
+}
+
+// TestPermitCacheForgotten: a logout or ForgetSession drops the cached
+// answers of the session's identity (for every session of it), here and on
+// every instance of the fleet that checked a permission for the session.
+func TestPermitCacheForgotten(t *testing.T) {
+	viewer := orytest.Tuple{Namespace: "Document", Object: "d1", Relation: "viewer", SubjectID: aliceID}
+	for _, tc := range []struct {
+		name   string
+		forget func(t *testing.T, a *core.Guard)
+	}{
+		{"ForgetSession", func(t *testing.T, a *core.Guard) {
+			if err := a.ForgetSession(context.Background(), "s-alice"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"logout", func(t *testing.T, a *core.Guard) {
+			r := &core.Request{Method: http.MethodPost, URI: "/logout", SessionToken: aliceToken}
+			if d := a.LogoutRedirect(context.Background(), r); d.Status != http.StatusNoContent {
+				t.Fatalf("logout: %d", d.Status)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ory := orytest.NewServer()
+			defer ory.Close()
+			ory.Session(aliceToken, aliceSession("s-alice"))
+			ory.Session("tok-alice-2", aliceSession("s-alice-2"))
+			keto := orytest.NewKeto()
+			defer keto.Close()
+			keto.Add(viewer)
+			fleet := newFleet()
+			guard := func() *core.Guard {
+				g, _ := newGuard(t, ory.URL, func(c *core.Config) {
+					c.Cache = core.CacheConfig{TTL: time.Minute, Shared: fleet.tier(secretA)}
+					c.Permissions = core.PermissionsConfig{URL: keto.URL, CacheTTL: time.Minute}
+				})
+				return g
+			}
+			a, b := guard(), guard()
+			check := func(g *core.Guard, token string) {
+				t.Helper()
+				if d := g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq(token, params{"doc": "d1"})); !d.Allow {
+					t.Fatalf("denied: %v", d.Denial)
+				}
+			}
+			for _, g := range []*core.Guard{a, b} {
+				check(g, aliceToken)
+				check(g, "tok-alice-2") // the same identity: the entry serves
+			}
+			if n := keto.Calls(); n != 2 {
+				t.Fatalf("%d calls, want one per instance", n)
+			}
+			tc.forget(t, a)
+			for i, g := range []*core.Guard{a, b} {
+				check(g, "tok-alice-2")
+				if n := keto.Calls(); n != 3+i {
+					t.Fatalf("instance %d: %d calls; the identity's entry was not dropped", i, n)
+				}
+			}
+		})
+	}
+}
+
+func TestPermitCacheFleetDropsAll(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session(aliceToken, aliceSession("s-alice"))
+	keto := orytest.NewKeto()
+	defer keto.Close()
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	fleet := newFleet()
+	g, _ := newGuard(t, ory.URL, func(c *core.Config) {
+		c.Cache = core.CacheConfig{TTL: time.Minute, Shared: fleet.tier(secretA)}
+		c.Permissions = core.PermissionsConfig{URL: keto.URL, CacheTTL: time.Minute}
+	})
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	for range 2 {
+		rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	}
+	fleet.publish(core.Invalidation{All: true})
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if n := keto.Calls(); n != 2 {
+		t.Fatalf("%d calls, want 2", n)
+	}
+}
+
+// TestPermitCacheForgetRacesAnswer: an answer to a question asked before
+// ForgetSession, arriving after it, is not cached.
+func TestPermitCacheForgetRacesAnswer(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) {
+		c.Cache.TTL = time.Minute
+		c.Permissions.CacheTTL = time.Minute
+	})
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})) // the session is known
+	if err := g.ForgetSession(context.Background(), "s-alice"); err != nil {
+		t.Fatal(err)
+	}
+	// The session is forgotten: cache the session again, then hold an
+	// answer while forgetting it.
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	keto.Allow("Document", "d2", "viewer", aliceID)
+	release := make(chan struct{})
+	keto.ReplyAll(&orytest.Reply{Until: release, Body: []byte(`{"allowed":true}`)})
+	arrived := make(chan struct{}, 1)
+	keto.OnRequest(func(orytest.KetoRequest) { arrived <- struct{}{} })
+	done := make(chan bool)
+	go func() { done <- rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"})).Allow }()
+	<-arrived
+	if err := g.ForgetSession(context.Background(), "s-alice"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the held answer was an allow")
+	}
+	keto.OnRequest(nil)
+	keto.ReplyAll(nil)
+	keto.Reset()
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	if keto.Calls() != 1 {
+		t.Fatal("an answer to a question asked before ForgetSession was cached")
+	}
+}
+
+// countingObserver is an Observer written before permission checks: it
+// does not implement PermissionObserver and still works.
+type countingObserver struct {
+	core.NopObserver
+	mu        sync.Mutex
+	decisions []core.Outcome
+}
+
+func (o *countingObserver) Decision(_ context.Context, out core.Outcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.decisions = append(o.decisions, out)
+}
+
+type permObserver struct {
+	countingObserver
+	checks []core.PermissionCheck
+}
+
+func (o *permObserver) PermissionCheck(_ context.Context, c core.PermissionCheck) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.checks = append(o.checks, c)
+}
+
+func TestPermissionObserver(t *testing.T) {
+	old := &countingObserver{}
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Observer = old })
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	if !g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})).Allow {
+		t.Fatal("denied")
+	}
+	if len(old.decisions) != 1 || old.decisions[0] != core.OutcomeAllowed {
+		t.Errorf("decisions %v", old.decisions)
+	}
+
+	for _, objects := range []bool{false, true} {
+		obs := &permObserver{}
+		g, _, keto, _ := permGuard(t, func(c *core.Config) {
+			c.Observer = obs
+			c.Permissions.Batch = true
+			c.Permissions.ObserveObjects = objects
+		})
+		keto.Allow("Document", "d1", "viewer", aliceID)
+		rt := g.Route(core.Permit("Document", "viewer", doc), core.Permit("Document", "editor", doc))
+		d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+		if d.Allow || !errors.Is(d.Denial, core.ErrPermissionDenied) {
+			t.Fatalf("decision %+v", d)
+		}
+		if len(obs.decisions) != 1 || obs.decisions[0] != core.OutcomeForbidden {
+			t.Errorf("decisions %v", obs.decisions)
+		}
+		wantObject := ""
+		if objects {
+			wantObject = "d1"
+		}
+		want := []core.PermissionCheck{
+			{Namespace: "Document", Relation: "viewer", Object: wantObject, Result: core.PermissionAllowed, Status: 200, Batch: 2},
+			{Namespace: "Document", Relation: "editor", Object: wantObject, Result: core.PermissionDenied, Status: 200, Batch: 2},
+		}
+		if len(obs.checks) != len(want) {
+			t.Fatalf("checks %+v", obs.checks)
+		}
+		for i, c := range obs.checks {
+			if c.Duration <= 0 {
+				t.Errorf("check %d: duration %v", i, c.Duration)
+			}
+			c.Duration = 0
+			if c != want[i] {
+				t.Errorf("check %d = %+v, want %+v", i, c, want[i])
+			}
+		}
+	}
+}
+
+// TestPermitBusy: with MaxConcurrentLookups calls to Keto in flight, a
+// further check is refused with 503 rather than piling onto Keto.
+func TestPermitBusy(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.MaxConcurrentLookups = 1 })
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	keto.Allow("Document", "d2", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})) // the session is cached
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	keto.OnRequest(func(orytest.KetoRequest) { arrived <- struct{}{}; <-release })
+	done := make(chan bool)
+	go func() { done <- rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})).Allow }()
+	<-arrived
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	close(release)
+	if d.Allow || d.Status != http.StatusServiceUnavailable || !errors.Is(d.Denial, core.ErrBusy) || d.Header.Get("Retry-After") == "" {
+		t.Errorf("decision %d %v, want 503 ErrBusy with Retry-After", d.Status, d.Denial)
+	}
+	if !<-done {
+		t.Error("the call in flight was denied")
+	}
+}
