@@ -103,18 +103,28 @@ type PermissionsConfig struct {
 	// It is never logged.
 	APIKey string
 
-	// Timeout bounds one check (or one batch). Zero means DefaultTimeout.
+	// Timeout bounds one check (or one batch), including reading the
+	// answer. Zero means DefaultTimeout; negative is an error.
 	Timeout time.Duration
 
 	// Batch sends all of a route's checks in one call to
-	// /relation-tuples/batch/check (Keto v0.14 and later, Ory Network).
-	// Off: the checks go concurrently, one call each.
+	// /relation-tuples/batch/check (Keto v0.14 and later, Ory Network;
+	// Keto v0.13 has no such endpoint, and every check then fails with
+	// 502). Keto caps a batch (limit.max_batch_check_size, 10 by
+	// default). Off: the checks go concurrently, one call each. A single
+	// check uses /relation-tuples/check/openapi either way.
 	Batch bool
 
 	// CacheTTL, when positive, reuses an allowed answer for that long,
-	// keyed by subject, namespace, object and relation. Zero (the default,
-	// as Ory advises) asks on every request, so a change of permission
-	// takes effect at once.
+	// keyed by subject, namespace, object and relation; denials and errors
+	// are never cached. Zero (the default, as Ory advises) asks on every
+	// request, so a change of permission takes effect at once. With a
+	// cache, a tuple removed in Keto may keep allowing for up to CacheTTL;
+	// a logout, Guard.ForgetSession and the fleet's invalidations drop the
+	// identity's answers at once (see "Permissions" in the package
+	// documentation for what is exact). It needs the session cache
+	// (Cache.Disabled unset): that is where a logout learns whose
+	// answers to drop.
 	CacheTTL time.Duration
 
 	// CacheMaxEntries bounds the permission cache when CacheTTL is
@@ -126,8 +136,10 @@ type PermissionsConfig struct {
 	// only: object IDs can be personal data and make metrics unbounded.
 	ObserveObjects bool
 
-	// HTTPClient is used for the checks. Nil means Config.HTTPClient's
-	// transport. It is copied: no redirects are followed, no cookies kept.
+	// HTTPClient is used for the checks. Nil means the transport the guard
+	// uses for whoami (Config.HTTPClient's, or the guard's own). It is
+	// copied: no redirects are followed, no cookies kept, and an answer
+	// over 64 KiB is an error.
 	HTTPClient *http.Client
 }
 

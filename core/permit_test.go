@@ -743,3 +743,27 @@ func TestPermitBusy(t *testing.T) {
 		t.Error("the call in flight was denied")
 	}
 }
+
+// TestPermitHonoursRetryAfter: after Keto's 429, checks are answered 429
+// without asking Keto (but for a probe or two a second) until Retry-After
+// has passed or a probe gets an answer.
+func TestPermitHonoursRetryAfter(t *testing.T) {
+	g, _, keto, _ := permGuard(t, nil)
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	keto.ReplyAll(&orytest.Reply{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Body: []byte(`{}`)})
+	if d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})); d.Status != 429 {
+		t.Fatalf("status %d", d.Status)
+	}
+	keto.ReplyAll(nil)
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if d.Allow || d.Status != 429 || !errors.Is(d.Denial, core.ErrRateLimited) {
+		t.Fatalf("decision %d %v, want 429 while backing off", d.Status, d.Denial)
+	}
+	if ra := d.Header.Get("Retry-After"); ra != "30" && ra != "29" {
+		t.Errorf("Retry-After %q", ra)
+	}
+	if n := keto.Calls(); n != 1 {
+		t.Errorf("%d calls, want 1: Keto asked while backing off", n)
+	}
+}
