@@ -44,7 +44,13 @@ type permit struct {
 // SubjectSet makes the check's subject the subject set
 // namespace:<identity ID>#relation (for example the members of the user's
 // own group object) instead of the identity ID.
+//
+// It panics when namespace or relation is empty: a programming error that
+// would otherwise make every check fail.
 func SubjectSet(namespace, relation string) PermitOption {
+	if namespace == "" || relation == "" {
+		panic("oryguard: SubjectSet needs a namespace and a relation")
+	}
 	return func(p *permit) {
 		p.subjectSet.namespace, p.subjectSet.relation = namespace, relation
 	}
@@ -80,7 +86,13 @@ func SubjectSet(namespace, relation string) PermitOption {
 // The object is the exact string object returns: it travels to Keto as a
 // query value or JSON string, never in a URL path, so no character in it
 // can change the namespace, relation or subject of the check.
+//
+// It panics when namespace or relation is empty (a programming error,
+// found when the route is built rather than on each request).
 func Permit(namespace, relation string, object Object, opts ...PermitOption) Option {
+	if namespace == "" || relation == "" {
+		panic("oryguard: Permit needs a namespace and a relation")
+	}
 	return func(p *policy) {
 		pm := permit{namespace: namespace, relation: relation, object: object}
 		for _, o := range opts {

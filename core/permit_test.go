@@ -767,3 +767,34 @@ func TestPermitHonoursRetryAfter(t *testing.T) {
 		t.Errorf("%d calls, want 1: Keto asked while backing off", n)
 	}
 }
+
+func TestPermitPanicsOnEmptyNames(t *testing.T) {
+	for name, fn := range map[string]func(){
+		"Permit namespace":     func() { core.Permit("", "viewer", doc) },
+		"Permit relation":      func() { core.Permit("Document", "", doc) },
+		"SubjectSet namespace": func() { core.SubjectSet("", "member") },
+		"SubjectSet relation":  func() { core.SubjectSet("Group", "") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			fn()
+		})
+	}
+}
+
+// TestPermitSessionWithoutIdentity: a session whose identity ID is missing
+// has no subject to ask about and is denied without asking Keto.
+func TestPermitSessionWithoutIdentity(t *testing.T) {
+	g, ory, keto, _ := permGuard(t, nil)
+	s := orytest.ActiveSession("s-anon", "x@example.com")
+	s.Identity.Id = ""
+	ory.Session("tok-anon", s)
+	d := g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq("tok-anon", params{"doc": "d1"}))
+	if d.Allow || !errors.Is(d.Denial, core.ErrPermissionDenied) || keto.Calls() != 0 {
+		t.Errorf("decision %d %v after %d calls", d.Status, d.Denial, keto.Calls())
+	}
+}
