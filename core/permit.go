@@ -170,9 +170,9 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 	var now time.Time
 	if k.cache != nil {
 		now = k.now()
-		k.cache.remember(rt.g.sidHash(s.Id), subject)
+		k.cache.remember(s.Id, subject, rt.g.sidHash)
 	}
-	ts := make([]tuple, 0, len(rt.p.permits))
+	var ts []tuple // allocated only when Keto is to be asked
 	for i := range rt.p.permits {
 		p := &rt.p.permits[i]
 		object := ""
@@ -183,15 +183,20 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 			return verdict{kind: reasonPermDenied} // without asking Keto
 		}
 		t := tuple{
-			namespace: p.namespace, relation: p.relation,
-			object:  strings.Clone(object), // it may point into memory the framework reuses
-			subject: subject,
-			setNS:   p.subjectSet.namespace, setRel: p.subjectSet.relation,
+			namespace: p.namespace, relation: p.relation, object: object, subject: subject,
+			setNS: p.subjectSet.namespace, setRel: p.subjectSet.relation,
 		}
 		if k.cache != nil && k.cache.get(&t, now) {
 			k.reportCached(ctx, &t)
 			continue
 		}
+		if ts == nil {
+			ts = make([]tuple, 0, len(rt.p.permits)-i)
+		}
+		// A copy: the object may point into memory the framework reuses,
+		// and a call to Keto (shared with other requests) may outlive this
+		// request.
+		t.object = strings.Clone(object)
 		ts = append(ts, t)
 	}
 	if len(ts) == 0 {
