@@ -49,8 +49,10 @@ func permReq(token string, p core.Params) *core.Request {
 	return &core.Request{Method: http.MethodGet, URI: "/docs/x", Accept: "application/json", SessionToken: token, Params: p}
 }
 
+// browserPermReq is a page load with the session cookie.
 func browserPermReq(token string, p core.Params) *core.Request {
-	r := permReq(token, p)
+	r := permReq("", p)
+	r.Cookies = []string{"ory_kratos_session=" + token}
 	r.Accept = browserAccept
 	r.SecFetchMode, r.SecFetchDest = "navigate", "document"
 	return r
@@ -796,5 +798,36 @@ func TestPermitSessionWithoutIdentity(t *testing.T) {
 	d := g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq("tok-anon", params{"doc": "d1"}))
 	if d.Allow || !errors.Is(d.Denial, core.ErrPermissionDenied) || keto.Calls() != 0 {
 		t.Errorf("decision %d %v after %d calls", d.Status, d.Denial, keto.Calls())
+	}
+}
+
+// TestPermitBrowserAnswers: a browser denied a permission, or whose check
+// Keto could not answer, gets the guard's plain-text answer, never a login
+// redirect, on required and optional routes alike.
+func TestPermitBrowserAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		reply  *orytest.Reply
+		status int
+		text   string
+	}{
+		{"denied", nil, 403, "You do not have permission to access this resource.\n"},
+		{"Keto failing", &orytest.Reply{Status: 500, Body: []byte(`{}`)}, 502, "Permissions could not be checked because Ory Permissions is unavailable.\n"},
+	} {
+		for _, optional := range []bool{false, true} {
+			g, _, keto, _ := permGuard(t, nil)
+			keto.ReplyAll(tc.reply)
+			opts := []core.Option{core.Permit("Document", "viewer", doc)}
+			if optional {
+				opts = append(opts, core.Optional())
+			}
+			d := g.Route(opts...).Authenticate(context.Background(), browserPermReq(aliceToken, params{"doc": "d1"}))
+			if d.Allow || d.Status != tc.status || string(d.Body) != tc.text || d.Header.Get("Location") != "" || d.Denial.API {
+				t.Errorf("%s, optional=%v: allow=%v %d %q Location %q", tc.name, optional, d.Allow, d.Status, d.Body, d.Header.Get("Location"))
+			}
+			if a := core.Answer(d.Denial); a.Status != tc.status || string(a.Body) != tc.text {
+				t.Errorf("%s: Answer = %d %q", tc.name, a.Status, a.Body)
+			}
+		}
 	}
 }
