@@ -34,6 +34,8 @@
 //     http.response.status_code. Object IDs are labels only with
 //     WithPermissionObjects and core.PermissionsConfig.ObserveObjects both:
 //     they can be personal data and make series unbounded.
+//   - oryguard.permission.cache.entries (observable gauge): allowed answers
+//     in the permission caches of the guards the Observer is attached to.
 //
 // Only the whoami span's trace context (traceparent) reaches Ory: never the
 // incoming request's tracestate, nor its baggage unless WithBaggage is given.

@@ -253,19 +253,24 @@ func (o *Observer) Attach(g *core.Guard) {
 }
 
 func (o *Observer) observeEntries(_ context.Context, obs metric.Int64Observer) error {
+	obs.Observe(int64(o.sumGuards((*core.Guard).CacheEntries)))
+	return nil
+}
+
+// sumGuards adds up f over the guards still in use, and forgets the others.
+func (o *Observer) sumGuards(f func(*core.Guard) int) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	total, live := 0, o.guards[:0]
 	for _, w := range o.guards {
 		if g := w.Value(); g != nil {
-			total += g.CacheEntries()
+			total += f(g)
 			live = append(live, w)
 		}
 	}
 	clear(o.guards[len(live):])
 	o.guards = live
-	obs.Observe(int64(total))
-	return nil
+	return total
 }
 
 // Decision implements core.Observer: one atomic add.

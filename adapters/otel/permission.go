@@ -13,8 +13,9 @@ import (
 
 // Metric names of permission checks (core.Permit; stable).
 const (
-	MetricPermissionChecks   = "oryguard.permission.checks"
-	MetricPermissionDuration = "oryguard.permission.duration"
+	MetricPermissionChecks       = "oryguard.permission.checks"
+	MetricPermissionDuration     = "oryguard.permission.duration"
+	MetricPermissionCacheEntries = "oryguard.permission.cache.entries"
 )
 
 // Attribute keys of the permission metrics.
@@ -68,6 +69,15 @@ func (o *Observer) initPermissions(meter metric.Meter) {
 		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(whoamiBuckets...)); err != nil {
 		otel.Handle(err)
 		o.permDuration, _ = noop.Meter{}.Float64Histogram(MetricPermissionDuration)
+	}
+	if _, err = meter.Int64ObservableGauge(MetricPermissionCacheEntries,
+		metric.WithDescription("Allowed answers held in the guards' permission caches."),
+		metric.WithUnit("{answer}"),
+		metric.WithInt64Callback(func(_ context.Context, obs metric.Int64Observer) error {
+			obs.Observe(int64(o.sumGuards((*core.Guard).PermissionCacheEntries)))
+			return nil
+		})); err != nil {
+		otel.Handle(err)
 	}
 }
 

@@ -173,4 +173,11 @@ func TestPermissionBatchAndCacheLabels(t *testing.T) {
 	if keto.Calls() != 1 {
 		t.Errorf("%d calls to Keto", keto.Calls())
 	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	if n := gauge(t, rm, oryotel.MetricPermissionCacheEntries); n != 2 {
+		t.Errorf("%d permission cache entries, want 2", n)
+	}
 }

@@ -90,6 +90,12 @@ func TestKetoFailuresAndLimits(t *testing.T) {
 	if k.Calls() != 0 {
 		t.Error("Reset kept requests")
 	}
+	k.ReplyAll(nil)
+	k.Allow("Doc", "a", "view", "alice")
+	k.Clear()
+	if _, body := ketoDo(t, "GET", k.URL+"/relation-tuples/check/openapi?namespace=Doc&object=a&relation=view&subject_id=alice", ""); body != `{"allowed":false}` {
+		t.Errorf("after Clear: %s", body)
+	}
 }
 
 func TestKetoBarrier(t *testing.T) {
