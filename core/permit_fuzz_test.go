@@ -19,7 +19,9 @@ func FuzzPermitObject(f *testing.F) {
 	}
 	g, _, keto, _ := permGuard(f, nil)
 	gb, _, ketoB, _ := permGuard(f, func(c *core.Config) { c.Permissions.Batch = true })
-	for _, k := range []interface{ Allow(string, string, string, string) }{keto, ketoB} {
+	for _, k := range []interface {
+		Allow(string, string, string, string)
+	}{keto, ketoB} {
 		k.Allow("Document", "d1", "viewer", aliceID)
 		k.Allow("Document", "d1", "editor", aliceID)
 		k.Allow("Admin", "a", "owner", aliceID)
