@@ -842,3 +842,23 @@ func TestPermitBrowserAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestPermitFirstDenialDecides: without Batch, a denial answers at once,
+// without waiting for the route's other checks (held here until the
+// request has been answered).
+func TestPermitFirstDenialDecides(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.Timeout = 10 * time.Second })
+	keto.Allow("Document", "d1", "editor", aliceID)
+	held := make(chan struct{})
+	defer close(held)
+	keto.OnRequest(func(r orytest.KetoRequest) {
+		if len(r.Tuples) == 1 && r.Tuples[0].Relation == "editor" {
+			<-held
+		}
+	})
+	rt := g.Route(core.Permit("Document", "viewer", doc), core.Permit("Document", "editor", doc))
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if d.Allow || d.Status != 403 || !errors.Is(d.Denial, core.ErrPermissionDenied) {
+		t.Fatalf("decision %d %v, want 403 from the first denial", d.Status, d.Denial)
+	}
+}
