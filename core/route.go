@@ -30,7 +30,10 @@ type policy struct {
 // Optional lets the handler run with or without a session. A valid session
 // is attached; everything that would deny, and every Ory failure (logged),
 // runs the handler without one, so an Ory outage cannot take down a page
-// that must work for anonymous users anyway.
+// that must work for anonymous users anyway. Permit is the exception: an
+// anonymous request never asks Keto, but a session that lacks the
+// permission, or Keto failing, is answered exactly as on a required route
+// (never handed to the handler as anonymous).
 func Optional() Option { return func(p *policy) { p.optional = true } }
 
 // RequireAAL2 sends a session that has only one factor (aal1) to step up
