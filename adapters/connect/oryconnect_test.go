@@ -226,48 +226,48 @@ func TestDenials(t *testing.T) {
 		h        http.Header
 		setup    func(*orytest.Server)
 		code     connect.Code // 0: OK
-		reason   string
+		reason   core.ReasonCode
 		redirect string
 		retry    bool
 		seen     string
 	}{
-		{name: "no credential", code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
-		{name: "unknown token", h: hdr("X-Session-Token", "nope"), code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession},
+		{name: "no credential", code: connect.CodeUnauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
+		{name: "unknown token", h: hdr("X-Session-Token", "nope"), code: connect.CodeUnauthenticated, reason: core.ReasonNoSession},
 		{name: "token", h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
 		{name: "bearer", h: hdr("Authorization", "Bearer tok"), setup: active("tok"), seen: "s1"},
 		{name: "browser cookie", h: hdr("Cookie", "theme=dark; ory_kratos_session=tok"), setup: active("tok"), seen: "s1"},
 		{name: "cookie split over fields", h: hdr("Cookie", "theme=dark", "Cookie", "ory_kratos_session=tok"), setup: active("tok"), seen: "s1"},
 		{name: "Ory asks for aal2", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
 			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: orytest.AAL2Required(o.URL + stepUp)})
-		}, code: connect.CodePermissionDenied, reason: oryconnect.ReasonAAL2Required, redirect: "aal=aal2"},
+		}, code: connect.CodePermissionDenied, reason: core.ReasonAAL2Required, redirect: "aal=aal2"},
 		{name: "RequireAAL2 on aal1", cfg: oryconnect.Config{Procedures: map[string][]core.Option{procCheck: {core.RequireAAL2()}}},
-			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonAAL2Required, redirect: "aal=aal2"},
+			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: core.ReasonAAL2Required, redirect: "aal=aal2"},
 		{name: "RequireAAL2 on aal2", cfg: oryconnect.Config{Procedures: map[string][]core.Option{procCheck: {core.RequireAAL2()}}},
 			h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) { o.Session("tok", aal2Session()) }, seen: "s-aal2"},
 		{name: "MaxAuthAge passed", cfg: oryconnect.Config{Options: []core.Option{core.MaxAuthAge(time.Second)}},
-			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonRefreshRequired, redirect: "refresh=true"},
+			h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: core.ReasonRefreshRequired, redirect: "refresh=true"},
 		{name: "Ory refuses the session", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
 			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: []byte(`{"error":{"code":403,"status":"Forbidden"}}`)})
-		}, code: connect.CodePermissionDenied, reason: oryconnect.ReasonForbidden},
+		}, code: connect.CodePermissionDenied, reason: core.ReasonForbidden},
 		{name: "app check fails", cfg: oryconnect.Config{Options: []core.Option{core.Check(func(context.Context, *client.Session) error {
 			return errors.New("secret-reason")
-		})}}, h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: oryconnect.ReasonForbidden},
+		})}}, h: hdr("X-Session-Token", "tok"), setup: active("tok"), code: connect.CodePermissionDenied, reason: core.ReasonForbidden},
 		{name: "rate limited", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
 			o.ReplyAll(&orytest.Reply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"7"}}})
-		}, code: connect.CodeResourceExhausted, reason: oryconnect.ReasonRateLimited, retry: true},
+		}, code: connect.CodeResourceExhausted, reason: core.ReasonRateLimited, retry: true},
 		{name: "Ory fails", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) {
 			o.ReplyAll(&orytest.Reply{Status: http.StatusInternalServerError, Body: []byte(`{}`)})
-		}, code: connect.CodeUnavailable, reason: oryconnect.ReasonOryUnavailable},
+		}, code: connect.CodeUnavailable, reason: core.ReasonOryUnavailable},
 		{name: "Ory down", h: hdr("X-Session-Token", "tok"), setup: func(o *orytest.Server) { o.Close() },
-			code: connect.CodeUnavailable, reason: oryconnect.ReasonOryUnavailable},
+			code: connect.CodeUnavailable, reason: core.ReasonOryUnavailable},
 		{name: "Ory too slow", coreCfg: core.Config{Timeout: 50 * time.Millisecond}, h: hdr("X-Session-Token", "tok"),
-			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: connect.CodeDeadlineExceeded, reason: oryconnect.ReasonOryTimeout},
+			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: connect.CodeDeadlineExceeded, reason: core.ReasonOryTimeout},
 		{name: "public procedure", cfg: oryconnect.Config{Public: []string{procCheck}}, seen: anon},
 		{name: "optional procedure without session", cfg: oryconnect.Config{Optional: []string{procCheck}}, seen: anon},
-		{name: "stream without session", proc: procWatch, code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
+		{name: "stream without session", proc: procWatch, code: connect.CodeUnauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "stream with session", proc: procWatch, h: hdr("X-Session-Token", "tok"), setup: active("tok"), seen: "s1"},
 		{name: "stream is protected when only Check is public", proc: procWatch, cfg: oryconnect.Config{Public: []string{procCheck}},
-			code: connect.CodeUnauthenticated, reason: oryconnect.ReasonNoSession, redirect: "/self-service/login/browser"},
+			code: connect.CodeUnauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
 	}
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -316,10 +316,10 @@ func TestDenials(t *testing.T) {
 							retry = v
 						}
 					}
-					if info == nil || info.GetReason() != tc.reason || info.GetDomain() != oryconnect.Domain {
-						t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, oryconnect.Domain)
+					if info == nil || core.ReasonCode(info.GetReason()) != tc.reason || info.GetDomain() != core.RPCErrorDomain {
+						t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, core.RPCErrorDomain)
 					}
-					loc := info.GetMetadata()[oryconnect.MetadataRedirect]
+					loc := info.GetMetadata()[core.RPCMetadataRedirect]
 					if tc.redirect == "" && loc != "" || !strings.Contains(loc, tc.redirect) {
 						t.Errorf("redirect_browser_to = %q, want it to contain %q", loc, tc.redirect)
 					}

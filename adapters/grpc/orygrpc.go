@@ -2,9 +2,7 @@ package orygrpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -55,10 +53,7 @@ type Config struct {
 // Interceptor holds the unary and stream server interceptors of one
 // policy. Build it with New; it is safe for concurrent use.
 type Interceptor struct {
-	guard   *core.Guard
-	def     *core.Route
-	routes  map[string]*core.Route // methods named in Methods or Optional
-	public  map[string]bool
+	methods *core.MethodPolicy
 	onError func(ctx context.Context, method string, err error) error
 	recheck time.Duration
 }
@@ -67,65 +62,17 @@ type Interceptor struct {
 // answers as to an API client (core.ForceAPI): a gRPC client never gets a
 // redirect. Call Validate once the services are registered.
 func New(guard *core.Guard, cfg Config) (*Interceptor, error) {
-	if guard == nil {
-		return nil, errors.New("orygrpc: New needs a *core.Guard")
+	methods, err := core.NewMethodPolicy(guard, core.MethodConfig{
+		Options: cfg.Options, Methods: cfg.Methods, Optional: cfg.Optional, Public: cfg.Public,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("orygrpc: Config: %w", err)
 	}
-	i := &Interceptor{
-		guard:   guard,
-		routes:  map[string]*core.Route{},
-		public:  map[string]bool{},
-		onError: cfg.ErrorHandler,
-		recheck: cfg.StreamRecheck,
-	}
+	i := &Interceptor{methods: methods, onError: cfg.ErrorHandler, recheck: cfg.StreamRecheck}
 	if i.onError == nil {
 		i.onError = DefaultErrorHandler
 	}
-	i.def = guard.Route(routeOptions(cfg.Options, nil)...)
-	for _, m := range cfg.Public {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Public: %w", err)
-		}
-		i.public[m] = true
-	}
-	per := map[string][]core.Option{}
-	for m, opts := range cfg.Methods {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Methods: %w", err)
-		}
-		per[m] = append(per[m], opts...)
-	}
-	for _, m := range cfg.Optional {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Optional: %w", err)
-		}
-		per[m] = append(per[m], core.Optional())
-	}
-	for m, opts := range per {
-		if i.public[m] {
-			return nil, fmt.Errorf("orygrpc: method %q is both public and given a policy; list it in one place", m)
-		}
-		i.routes[m] = guard.Route(routeOptions(cfg.Options, opts)...)
-	}
 	return i, nil
-}
-
-// routeOptions is the policy of one method: the app's options, the
-// method's, and ForceAPI last so that no option turns it into a browser
-// route.
-func routeOptions(all, method []core.Option) []core.Option {
-	out := make([]core.Option, 0, len(all)+len(method)+1)
-	out = append(out, all...)
-	out = append(out, method...)
-	return append(out, core.ForceAPI())
-}
-
-// checkName accepts "/package.Service/Method".
-func checkName(m string) error {
-	svc, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
-	if !strings.HasPrefix(m, "/") || !ok || svc == "" || method == "" || strings.Contains(method, "/") {
-		return fmt.Errorf("%q is not a full method name such as /package.Service/Method", m)
-	}
-	return nil
 }
 
 // ServiceInfoProvider is what Validate reads the registered methods from;
@@ -139,26 +86,14 @@ type ServiceInfoProvider interface {
 // method under the default policy (and a misspelt public name would leave
 // it protected). Call it after registering every service and before Serve.
 func (i *Interceptor) Validate(srv ServiceInfoProvider) error {
-	known := map[string]bool{}
+	var served []string
 	for svc, info := range srv.GetServiceInfo() {
 		for _, m := range info.Methods {
-			known["/"+svc+"/"+m.Name] = true
+			served = append(served, "/"+svc+"/"+m.Name)
 		}
 	}
-	var unknown []string
-	for m := range i.public {
-		if !known[m] {
-			unknown = append(unknown, m)
-		}
-	}
-	for m := range i.routes {
-		if !known[m] {
-			unknown = append(unknown, m)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("orygrpc: the Config names methods the server does not serve: %s", strings.Join(unknown, ", "))
+	if err := i.methods.Validate(served); err != nil {
+		return fmt.Errorf("orygrpc: %w", err)
 	}
 	return nil
 }
@@ -169,21 +104,10 @@ func (i *Interceptor) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(i.Unary()), grpc.ChainStreamInterceptor(i.Stream())}
 }
 
-// route is the policy of method, or nil when it is public.
-func (i *Interceptor) route(method string) *core.Route {
-	if i.public[method] {
-		return nil
-	}
-	if rt, ok := i.routes[method]; ok {
-		return rt
-	}
-	return i.def
-}
-
 // Unary is the unary server interceptor.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		rt := i.route(info.FullMethod)
+		rt := i.methods.Route(info.FullMethod)
 		if rt == nil {
 			return handler(ctx, req)
 		}
@@ -203,7 +127,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // stream opens, and again every Config.StreamRecheck when set.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		rt := i.route(info.FullMethod)
+		rt := i.methods.Route(info.FullMethod)
 		if rt == nil {
 			return handler(srv, ss)
 		}
@@ -226,7 +150,11 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			i.watch(gs, cancel, rt, &r, info.FullMethod)
+			if den := rt.Watch(gs.ctx, &r, i.recheck); den != nil {
+				end := i.errorFor(gs.ctx, info.FullMethod, den)
+				gs.end(end)
+				cancel(end)
+			}
 		}()
 		err := handler(srv, gs)
 		cancel(nil)
@@ -238,52 +166,21 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	}
 }
 
-// watch asks the guard every i.recheck until the stream ends or its session
-// is gone. Ory failing (unavailable, timeout, rate limit) does not end a
-// stream whose session was verified; the next tick asks again.
-func (i *Interceptor) watch(gs *guardedStream, cancel context.CancelCauseFunc, rt *core.Route, r *core.Request, method string) {
-	t := time.NewTicker(i.recheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-gs.ctx.Done():
-			return
-		case <-t.C:
-		}
-		d := rt.Authenticate(gs.ctx, r)
-		if gs.ctx.Err() != nil {
-			return
-		}
-		den := d.Denial
-		if d.Allow && d.Session != nil || den == nil || oryFailed(den) {
-			continue
-		}
-		end := i.onError(gs.ctx, method, den)
-		if end == nil {
-			end = Status(den).Err()
-		}
-		gs.end(end)
-		cancel(end)
-		return
-	}
-}
-
-// oryFailed reports a denial that says nothing about the session: Ory did
-// not answer.
-func oryFailed(err error) bool {
-	return errors.Is(err, core.ErrOryUnavailable) || errors.Is(err, core.ErrOryTimeout) ||
-		errors.Is(err, core.ErrRateLimited) || errors.Is(err, core.ErrBusy)
-}
-
 // deny is the error for a denial; the client's own cancellation wins.
 func (i *Interceptor) deny(ctx context.Context, method string, d *core.Denial) error {
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err()
 	}
+	return i.errorFor(ctx, method, d)
+}
+
+// errorFor is the app's error for a denial, or the standard one when the
+// ErrorHandler returns nil: it never lets a denied call through.
+func (i *Interceptor) errorFor(ctx context.Context, method string, d *core.Denial) error {
 	if err := i.onError(ctx, method, d); err != nil {
 		return err
 	}
-	return Status(d).Err() // an ErrorHandler never lets a denied call through
+	return Status(d).Err()
 }
 
 // guardedStream carries the decision in its context and, once a re-check

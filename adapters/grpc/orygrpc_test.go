@@ -171,14 +171,14 @@ func TestDenials(t *testing.T) {
 		md       []string
 		setup    func(*orytest.Server)
 		code     codes.Code
-		reason   string
+		reason   core.ReasonCode
 		redirect string // substring of ErrorInfo's redirect_browser_to
 		retry    bool
 		seen     string // what the handler saw, when it ran
 	}{
-		{name: "no credential", code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
-		{name: "unknown token", md: []string{"x-session-token", "nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
-		{name: "unknown bearer", md: []string{"authorization", "Bearer nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
+		{name: "no credential", code: codes.Unauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
+		{name: "unknown token", md: []string{"x-session-token", "nope"}, code: codes.Unauthenticated, reason: core.ReasonNoSession},
+		{name: "unknown bearer", md: []string{"authorization", "Bearer nope"}, code: codes.Unauthenticated, reason: core.ReasonNoSession},
 		{name: "token", md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
 		{name: "bearer", md: []string{"authorization", "Bearer tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
 		{name: "cookie", md: []string{"cookie", "ory_kratos_session=tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
@@ -188,40 +188,40 @@ func TestDenials(t *testing.T) {
 			f := false
 			s.Active = &f
 			o.Session("tok", s)
-		}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
+		}, code: codes.Unauthenticated, reason: core.ReasonNoSession},
 		{name: "Ory asks for aal2", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
 			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: orytest.AAL2Required(o.URL + stepUp)})
-		}, code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
+		}, code: codes.PermissionDenied, reason: core.ReasonAAL2Required, redirect: "aal=aal2"},
 		{name: "RequireAAL2 on aal1", cfg: orygrpc.Config{Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
+			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: core.ReasonAAL2Required, redirect: "aal=aal2"},
 		{name: "RequireAAL2 on aal2", cfg: orygrpc.Config{Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}},
 			md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) { o.Session("tok", aal2Session()) }, code: codes.OK, seen: "s-aal2"},
 		{name: "MaxAuthAge passed", cfg: orygrpc.Config{Options: []core.Option{core.MaxAuthAge(time.Second)}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonRefreshRequired, redirect: "refresh=true"},
+			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: core.ReasonRefreshRequired, redirect: "refresh=true"},
 		{name: "Ory refuses the session", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
 			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: []byte(`{"error":{"code":403,"status":"Forbidden"}}`)})
-		}, code: codes.PermissionDenied, reason: orygrpc.ReasonForbidden},
+		}, code: codes.PermissionDenied, reason: core.ReasonForbidden},
 		{name: "app check fails", cfg: orygrpc.Config{Options: []core.Option{core.Check(func(context.Context, *client.Session) error {
 			return errors.New("secret-reason")
-		})}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonForbidden},
+		})}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: core.ReasonForbidden},
 		{name: "rate limited", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
 			o.ReplyAll(&orytest.Reply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"7"}}})
-		}, code: codes.ResourceExhausted, reason: orygrpc.ReasonRateLimited, retry: true},
+		}, code: codes.ResourceExhausted, reason: core.ReasonRateLimited, retry: true},
 		{name: "Ory fails", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
 			o.ReplyAll(&orytest.Reply{Status: http.StatusInternalServerError, Body: []byte(`{}`)})
-		}, code: codes.Unavailable, reason: orygrpc.ReasonOryUnavailable},
+		}, code: codes.Unavailable, reason: core.ReasonOryUnavailable},
 		{name: "Ory down", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) { o.Close() },
-			code: codes.Unavailable, reason: orygrpc.ReasonOryUnavailable},
+			code: codes.Unavailable, reason: core.ReasonOryUnavailable},
 		{name: "Ory too slow", coreCfg: core.Config{Timeout: 50 * time.Millisecond}, md: []string{"x-session-token", "tok"},
-			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: codes.DeadlineExceeded, reason: orygrpc.ReasonOryTimeout},
-		{name: "unlisted method is protected", method: methodList, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
+			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: codes.DeadlineExceeded, reason: core.ReasonOryTimeout},
+		{name: "unlisted method is protected", method: methodList, code: codes.Unauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "public method", method: methodList, cfg: orygrpc.Config{Public: []string{methodList}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
 		{name: "optional method without session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
 		{name: "optional method with session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "stream without session", method: methodWatch, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
+		{name: "stream without session", method: methodWatch, code: codes.Unauthenticated, reason: core.ReasonNoSession, redirect: "/self-service/login/browser"},
 		{name: "stream with session", method: methodWatch, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
 		{name: "stream needing aal2", method: methodWatch, cfg: orygrpc.Config{Methods: map[string][]core.Option{methodWatch: {core.RequireAAL2()}}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
+			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: core.ReasonAAL2Required, redirect: "aal=aal2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -258,10 +258,10 @@ func TestDenials(t *testing.T) {
 					retry = d
 				}
 			}
-			if info == nil || info.GetReason() != tc.reason || info.GetDomain() != orygrpc.Domain {
-				t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, orygrpc.Domain)
+			if info == nil || core.ReasonCode(info.GetReason()) != tc.reason || info.GetDomain() != core.RPCErrorDomain {
+				t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, core.RPCErrorDomain)
 			}
-			loc := info.GetMetadata()[orygrpc.MetadataRedirect]
+			loc := info.GetMetadata()[core.RPCMetadataRedirect]
 			if tc.redirect == "" && loc != "" || !strings.Contains(loc, tc.redirect) {
 				t.Errorf("redirect_browser_to = %q, want it to contain %q", loc, tc.redirect)
 			}
