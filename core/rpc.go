@@ -141,17 +141,25 @@ func (p *MethodPolicy) Validate(served []string) error {
 // converts it with codes.Code(c) or connect.Code(c).
 type RPCCode uint32
 
-// The RPC status codes a denial gets (and OK, Canceled, Unknown).
+// The RPC status codes.
 const (
-	RPCOK                RPCCode = 0
-	RPCCanceled          RPCCode = 1
-	RPCUnknown           RPCCode = 2
-	RPCDeadlineExceeded  RPCCode = 4
-	RPCPermissionDenied  RPCCode = 7
-	RPCResourceExhausted RPCCode = 8
-	RPCInternal          RPCCode = 13
-	RPCUnavailable       RPCCode = 14
-	RPCUnauthenticated   RPCCode = 16
+	RPCOK                 RPCCode = 0
+	RPCCanceled           RPCCode = 1
+	RPCUnknown            RPCCode = 2
+	RPCInvalidArgument    RPCCode = 3
+	RPCDeadlineExceeded   RPCCode = 4
+	RPCNotFound           RPCCode = 5
+	RPCAlreadyExists      RPCCode = 6
+	RPCPermissionDenied   RPCCode = 7
+	RPCResourceExhausted  RPCCode = 8
+	RPCFailedPrecondition RPCCode = 9
+	RPCAborted            RPCCode = 10
+	RPCOutOfRange         RPCCode = 11
+	RPCUnimplemented      RPCCode = 12
+	RPCInternal           RPCCode = 13
+	RPCUnavailable        RPCCode = 14
+	RPCDataLoss           RPCCode = 15
+	RPCUnauthenticated    RPCCode = 16
 )
 
 var rpcCodeNames = [...]string{
