@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,15 +152,17 @@ type rpcCase struct {
 	// on RPCStream too unless Unary is set).
 	Method string
 	Unary  bool
-	// Options is the policy of the called method. Unless Policy is set,
-	// the row runs with Options in RPCConfig.Options, in
-	// RPCConfig.Methods of the called method, and in RPCConfig.Options
-	// with an ErrorHandler that wraps DefaultErrorHandler; all must give
-	// Want.
+	// Options is the policy of the called method. Unless Policy, Plain
+	// or Errors is set, the row runs with Options in RPCConfig.Options on
+	// both methods, and on the unary one also in RPCConfig.Methods and in
+	// RPCConfig.Options with an ErrorHandler that wraps
+	// DefaultErrorHandler; all must give Want.
 	Options []core.Option
 	// Policy, when set, is the whole config (Options is then unused), and
 	// the row runs once per method.
 	Policy func() RPCConfig
+	// Plain runs the row with RPCConfig{Options: Options} alone.
+	Plain bool
 	// Errors, when set, makes the ErrorHandler answer so (ErrorsPage,
 	// errorsAppError, errorsNilDenial, errorsNil, errorsCustom).
 	Errors ErrorMode
@@ -204,6 +207,119 @@ func RunRPC(t *testing.T, targets ...RPCTarget) {
 		t.Fatal("conformance: no targets")
 	}
 	runRPCTable(t, rpcTable(), targets)
+	runRPCHostile(t, targets)
+}
+
+// RPCRawTarget is an RPCTarget whose server also takes Connect's unary
+// protocol over HTTP/1.1 (POST to the method's path, a JSON body). RunRPC
+// then writes the hostile credential headers to it as raw bytes, as the
+// HTTP suite does, since Go's clients refuse to send most of them.
+type RPCRawTarget interface {
+	RPCTarget
+	// Listen serves what Serve(t, guard, RPCConfig{}, probe) serves on a
+	// loopback port until t ends and returns its address (host:port).
+	Listen(t *testing.T, guard *core.Guard, probe *Probe) (addr string)
+}
+
+// runRPCHostile writes the hostile credential headers to each
+// RPCRawTarget's server: the protected handler never runs, Ory is never
+// asked and no answer sets a cookie. A header the server takes reaches the
+// interceptor, which denies it (one decision, OutcomeNoSession, 401:
+// Connect's Unauthenticated); the server may refuse one that no HTTP header
+// may hold (another 4xx, or a hang-up, and no decision).
+func runRPCHostile(t *testing.T, targets []RPCTarget) {
+	t.Helper()
+	t.Run("hostile headers as raw bytes", func(t *testing.T) {
+		ory := orytest.NewServer()
+		t.Cleanup(ory.Close)
+		decisions := &decisionLog{}
+		guard, err := core.New(core.Config{OryURL: ory.URL, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler), Observer: decisions})
+		if err != nil {
+			t.Fatalf("core.New: %v", err)
+		}
+		ran := map[reflect.Type]bool{} // Listen is the server alone: once per type
+		for _, tg := range targets {
+			raw, ok := tg.(RPCRawTarget)
+			if !ok || ran[reflect.TypeOf(tg)] {
+				continue
+			}
+			ran[reflect.TypeOf(tg)] = true
+			t.Run(strings.ReplaceAll(tg.Name(), "/", ""), func(t *testing.T) {
+				ory.Reset()
+				probe := &Probe{}
+				addr := raw.Listen(t, guard, probe)
+				for _, h := range hostileHeaders() {
+					t.Run(strings.ToValidUTF8(truncate(h[0], 40), "?"), func(t *testing.T) {
+						decisions.take()
+						resp := sendRaw(t, addr, rawPOST(RPCUnary, h...))
+						got := decisions.take()
+						switch {
+						case len(got) == 1 && got[0] == core.OutcomeNoSession && resp != nil && resp.StatusCode == http.StatusUnauthorized:
+							noCookie(t, resp)
+						case len(got) == 0 && !printable(h) && (resp == nil || resp.StatusCode >= 400 && resp.StatusCode < 500):
+							// refused by the server before any handler ran
+						default:
+							status := 0
+							if resp != nil {
+								status = resp.StatusCode
+							}
+							t.Errorf("status %d, decisions %v", status, got)
+						}
+					})
+				}
+				if runs, calls := probe.Take().Runs, ory.Calls(); runs != 0 || calls != 0 {
+					t.Fatalf("handler ran %d times, Ory was asked %d times", runs, calls)
+				}
+			})
+		}
+		if len(ran) == 0 {
+			t.Skip("no RPCRawTarget")
+		}
+	})
+}
+
+// printable reports whether header lines hold printable ASCII alone and
+// are short enough for any server to take.
+func printable(lines []string) bool {
+	for _, l := range lines {
+		if len(l) > 64<<10 {
+			return false
+		}
+		for i := range len(l) {
+			if l[i] < 0x20 || l[i] > 0x7e {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// decisionLog records the outcome of every decision of a guard.
+type decisionLog struct {
+	core.NopObserver
+	mu  sync.Mutex
+	got []core.Outcome
+}
+
+func (l *decisionLog) Decision(_ context.Context, o core.Outcome) {
+	l.mu.Lock()
+	l.got = append(l.got, o)
+	l.mu.Unlock()
+}
+
+func (l *decisionLog) take() []core.Outcome {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.got
+	l.got = nil
+	return got
+}
+
+// rawPOST is a Connect unary call whose message (a StringValue) is "" in
+// JSON.
+func rawPOST(path string, headers ...string) string {
+	return "POST " + path + " HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\n" +
+		strings.Join(append(headers, "Connection: close"), "\r\n") + "\r\n\r\n\"\""
 }
 
 func runRPCTable(t *testing.T, cases []rpcCase, targets []RPCTarget) {
@@ -248,6 +364,9 @@ func rpcMounts(c rpcCase) []rpcMount {
 	case c.Unary:
 		methods = methods[:1]
 	}
+	if c.Plain {
+		c.Policy = func() RPCConfig { return RPCConfig{Options: c.Options} }
+	}
 	var out []rpcMount
 	for _, m := range methods {
 		kind := "unary"
@@ -265,8 +384,11 @@ func rpcMounts(c rpcCase) []rpcMount {
 			}})
 			continue
 		}
+		out = append(out, rpcMount{kind + ", Options", m, func(c rpcCase, _ *Probe) RPCConfig { return RPCConfig{Options: c.Options} }})
+		if m == RPCStream {
+			continue // the config's other forms are the same for both kinds
+		}
 		out = append(out,
-			rpcMount{kind + ", Options", m, func(c rpcCase, _ *Probe) RPCConfig { return RPCConfig{Options: c.Options} }},
 			rpcMount{kind + ", Methods", m, func(c rpcCase, _ *Probe) RPCConfig {
 				return RPCConfig{Methods: map[string][]core.Option{m: c.Options}}
 			}},

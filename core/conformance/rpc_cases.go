@@ -904,6 +904,7 @@ func rpcHostileCases() []rpcCase {
 			Name:      "hostile/" + r.name,
 			MD:        md(r.md...),
 			MayRefuse: r.refuse,
+			Plain:     true,
 			Want:      func(e *caseEnv) RPCOutcome { return rpcNoSession(r.loc(e)) },
 		})
 	}
