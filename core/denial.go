@@ -198,13 +198,19 @@ const (
 	ReasonOryUnavailable  ReasonCode = "ORY_UNAVAILABLE"  // ErrOryUnavailable
 	ReasonOryTimeout      ReasonCode = "ORY_TIMEOUT"      // ErrOryTimeout
 	ReasonBusy            ReasonCode = "BUSY"             // ErrBusy
+
+	ReasonPermissionDenied       ReasonCode = "PERMISSION_DENIED"       // ErrPermissionDenied (a Permit check)
+	ReasonPermissionsUnavailable ReasonCode = "PERMISSIONS_UNAVAILABLE" // ErrPermissionsUnavailable (a Permit check)
 )
 
-// reasonCodes names each sentinel error.
+// reasonCodes names each sentinel error, the narrower ones (which unwrap
+// to a broader one) first.
 var reasonCodes = [...]struct {
 	err  error
 	code ReasonCode
 }{
+	{ErrPermissionDenied, ReasonPermissionDenied},
+	{ErrPermissionsUnavailable, ReasonPermissionsUnavailable},
 	{ErrNoSession, ReasonNoSession},
 	{ErrAAL2Required, ReasonAAL2Required},
 	{ErrRefreshRequired, ReasonRefreshRequired},

@@ -190,9 +190,10 @@ const RPCMetadataRedirect = "redirect_browser_to"
 type RPCStatus struct {
 	// Code is the status code of the denial's reason: ErrNoSession
 	// Unauthenticated; ErrAAL2Required, ErrRefreshRequired and
-	// ErrForbidden PermissionDenied; ErrRateLimited ResourceExhausted;
-	// ErrOryUnavailable and ErrBusy Unavailable; ErrOryTimeout
-	// DeadlineExceeded. Any other error is Internal.
+	// ErrForbidden (ErrPermissionDenied included) PermissionDenied;
+	// ErrRateLimited ResourceExhausted; ErrOryUnavailable
+	// (ErrPermissionsUnavailable included) and ErrBusy Unavailable;
+	// ErrOryTimeout DeadlineExceeded. Any other error is Internal.
 	Code RPCCode
 	// Message is the sentinel's text, never an app check's error ("internal
 	// error" for an error that is not a *Denial).
@@ -218,6 +219,9 @@ var rpcCodes = map[ReasonCode]RPCCode{
 	ReasonOryUnavailable:  RPCUnavailable,
 	ReasonOryTimeout:      RPCDeadlineExceeded,
 	ReasonBusy:            RPCUnavailable,
+
+	ReasonPermissionDenied:       RPCPermissionDenied,
+	ReasonPermissionsUnavailable: RPCUnavailable,
 }
 
 // RPCStatusOf is the standard RPC answer to err: a *Denial's (see
@@ -243,10 +247,10 @@ func RPCStatusOf(err error) RPCStatus {
 
 // Watch asks rt about r again every interval while a stream is open, and
 // returns the denial that ends the stream: the session is gone, or no
-// longer meets the route's policy. It returns nil once ctx ends. Ory
-// failing (unavailable, timeout, rate limit, the guard saturated) says
-// nothing about the session and does not end the stream; the next tick
-// asks again. The RPC adapters run it for their opt-in stream re-check.
+// longer meets the route's policy (a Permit included). It returns nil once
+// ctx ends. Ory or Ory Permissions failing (unavailable, timeout, rate
+// limit, the guard saturated) says nothing about the session and does not
+// end the stream; the next tick asks again. The RPC adapters run it for their opt-in stream re-check.
 func (rt *Route) Watch(ctx context.Context, r *Request, interval time.Duration) *Denial {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -271,8 +275,37 @@ func (rt *Route) Watch(ctx context.Context, r *Request, interval time.Duration) 
 // not answer, or the guard did not ask.
 func oryFailed(d *Denial) bool {
 	switch d.ReasonCode() {
-	case ReasonOryUnavailable, ReasonOryTimeout, ReasonRateLimited, ReasonBusy:
+	case ReasonOryUnavailable, ReasonOryTimeout, ReasonRateLimited, ReasonBusy, ReasonPermissionsUnavailable:
 		return true
 	}
 	return false
+}
+
+// MessageParams is the Request.Params an RPC adapter sets for a unary
+// call: it carries the request message, from which MessageObject reads a
+// permission check's object. It has no path parameters.
+func MessageParams(msg any) Params { return messageParams{msg} }
+
+type messageParams struct{ msg any }
+
+func (messageParams) Param(string) string { return "" }
+
+// MessageObject is the Object of a permission check (Permit) read from a
+// unary RPC's request message, as the RPC adapter passed it
+// (MessageParams): object gets the message as type M, usually a pointer to
+// a generated message such as *docv1.GetRequest. A message of another type,
+// and a call without one (a stream, whose messages arrive after the check),
+// make the empty object, which denies the call.
+func MessageObject[M any](object func(msg M) string) Object {
+	return func(r *Request) string {
+		p, ok := r.Params.(messageParams)
+		if !ok {
+			return ""
+		}
+		m, ok := p.msg.(M)
+		if !ok {
+			return ""
+		}
+		return object(m)
+	}
 }

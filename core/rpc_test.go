@@ -136,6 +136,8 @@ func TestRPCStatusOf(t *testing.T) {
 		{&core.Denial{Reason: core.ErrOryUnavailable}, core.RPCUnavailable, "Unavailable", core.ReasonOryUnavailable, "", 0},
 		{&core.Denial{Reason: core.ErrOryTimeout}, core.RPCDeadlineExceeded, "DeadlineExceeded", core.ReasonOryTimeout, "", 0},
 		{&core.Denial{Reason: core.ErrBusy, RetryAfter: 1}, core.RPCUnavailable, "Unavailable", core.ReasonBusy, "", time.Second},
+		{&core.Denial{Reason: core.ErrPermissionDenied}, core.RPCPermissionDenied, "PermissionDenied", core.ReasonPermissionDenied, "", 0},
+		{&core.Denial{Reason: core.ErrPermissionsUnavailable}, core.RPCUnavailable, "Unavailable", core.ReasonPermissionsUnavailable, "", 0},
 		{fmt.Errorf("wrapped: %w", &core.Denial{Reason: core.ErrNoSession}), core.RPCUnauthenticated, "Unauthenticated", core.ReasonNoSession, "", 0},
 		{&core.Denial{Reason: errors.New("not a sentinel")}, core.RPCInternal, "Internal", "", "", 0},
 		{(*core.Denial)(nil), core.RPCInternal, "Internal", "", "", 0},

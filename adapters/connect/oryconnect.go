@@ -103,6 +103,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			return next(ctx, req)
 		}
 		r := request(req.Header())
+		r.Params = core.MessageParams(req.Any()) // for Permit's object
 		d := rt.Authenticate(ctx, &r)
 		if !d.Allow {
 			return nil, i.deny(ctx, spec.Procedure, d.Denial)
@@ -233,6 +234,17 @@ func request(h http.Header) core.Request {
 		Authorization: h.Get("Authorization"),
 		Cookies:       h.Values("Cookie"),
 	}
+}
+
+// Permit is core.Permit for a unary procedure whose object is in its
+// request message: object reads it from the message, of the generated type
+// M (for example func(m *docv1.GetRequest) string { return m.GetId() }).
+// A message of another type makes the empty object, which denies the call
+// (CodePermissionDenied), as does any stream: a stream is checked when it
+// opens, before its first message (give a stream a Permit with another
+// core.Object, or none). Give it to a procedure in Config.Procedures.
+func Permit[M any](namespace, relation string, object func(msg M) string, opts ...core.PermitOption) core.Option {
+	return core.Permit(namespace, relation, core.MessageObject(object), opts...)
 }
 
 // Session returns the session the interceptor verified for the call whose

@@ -112,6 +112,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		r := request(ctx)
+		r.Params = core.MessageParams(req) // for Permit's object
 		d := rt.Authenticate(ctx, &r)
 		if !d.Allow {
 			return nil, i.deny(ctx, info.FullMethod, d.Denial)
@@ -257,6 +258,17 @@ func headerMD(d core.Decision) metadata.MD {
 		md[strings.ToLower(k)] = append([]string(nil), vs...)
 	}
 	return md
+}
+
+// Permit is core.Permit for a unary method whose object is in its request
+// message: object reads it from the message, of the generated type M (for
+// example func(m *docv1.GetRequest) string { return m.GetId() }). A
+// message of another type makes the empty object, which denies the call
+// (PermissionDenied), as does any stream: a stream is checked when it
+// opens, before its first message (give a stream a Permit with another
+// core.Object, or none). Give it to a method in Config.Methods.
+func Permit[M any](namespace, relation string, object func(msg M) string, opts ...core.PermitOption) core.Option {
+	return core.Permit(namespace, relation, core.MessageObject(object), opts...)
 }
 
 // Session returns the session the interceptor verified for the call whose

@@ -141,6 +141,9 @@ type RPCOutcome struct {
 	Errors []Seen
 	// Ory is every request that reached the fake Ory, oldest first.
 	Ory []orytest.Recorded
+	// Keto is every check that reached the fake Keto, oldest first, as
+	// namespace:object#relation@subject.
+	Keto []string
 }
 
 // rpcCase is one row of the RPC table.
@@ -168,6 +171,9 @@ type rpcCase struct {
 	Errors ErrorMode
 	Config func(e *caseEnv, cfg *core.Config)
 	Setup  func(e *caseEnv)
+	// Keto, when set, prepares the fake Ory Permissions (Keto), which every
+	// guard is configured with (Config.Permissions.URL).
+	Keto   func(k *orytest.Keto)
 	Hold   string
 	MD     func(e *caseEnv) []string
 	Object string
@@ -326,6 +332,8 @@ func runRPCTable(t *testing.T, cases []rpcCase, targets []RPCTarget) {
 	t.Helper()
 	ory := orytest.NewServer()
 	defer ory.Close()
+	keto := orytest.NewKeto()
+	defer keto.Close()
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 10 * time.Second}
 	defer transport.CloseIdleConnections()
 	hc := &http.Client{Transport: transport}
@@ -342,7 +350,7 @@ func runRPCTable(t *testing.T, cases []rpcCase, targets []RPCTarget) {
 			env := &caseEnv{Ory: ory, OryURL: ory.URL, OryHost: oryURL.Host, ClosedURL: closed, Run: run.name, Cache: run.cache.TTL > 0}
 			for _, c := range cases {
 				t.Run(c.Name, func(t *testing.T) {
-					runRPCCase(t, env, c, run.cache, hc, targets)
+					runRPCCase(t, env, keto, c, run.cache, hc, targets)
 				})
 			}
 		})
@@ -434,17 +442,23 @@ func (p *Probe) rpcErrorHandler(m ErrorMode) func(string, error) RPCPage {
 	return nil
 }
 
-func runRPCCase(t *testing.T, env *caseEnv, c rpcCase, cache core.CacheConfig, hc *http.Client, targets []RPCTarget) {
+func runRPCCase(t *testing.T, env *caseEnv, keto *orytest.Keto, c rpcCase, cache core.CacheConfig, hc *http.Client, targets []RPCTarget) {
 	env.Ory.ReplyAll(nil)
 	defer env.Ory.ReplyAll(nil)
+	keto.ReplyAll(nil)
+	defer keto.ReplyAll(nil)
 	if c.Setup != nil {
 		c.Setup(env)
+	}
+	if c.Keto != nil {
+		c.Keto(keto)
 	}
 	want := c.Want(env)
 	for _, m := range rpcMounts(c) {
 		results := make([]RPCOutcome, len(targets))
 		for i, tg := range targets {
-			cfg := core.Config{OryURL: env.OryURL, HTTPClient: hc, Cache: cache, Logger: slog.New(slog.DiscardHandler)}
+			cfg := core.Config{OryURL: env.OryURL, HTTPClient: hc, Cache: cache, Logger: slog.New(slog.DiscardHandler),
+				Permissions: core.PermissionsConfig{URL: keto.URL}}
 			if c.Config != nil {
 				c.Config(env, &cfg)
 			}
@@ -455,6 +469,7 @@ func runRPCCase(t *testing.T, env *caseEnv, c rpcCase, cache core.CacheConfig, h
 			probe := &Probe{}
 			call := tg.Serve(t, guard, m.config(c, probe), probe)
 			env.Ory.Reset()
+			keto.Reset()
 			for _, b := range c.Before {
 				if b.Setup != nil {
 					b.Setup(env)
@@ -467,6 +482,11 @@ func runRPCCase(t *testing.T, env *caseEnv, c rpcCase, cache core.CacheConfig, h
 			got, err := serveRPC(t, call, m.method, c, env, probe)
 			if err != nil {
 				t.Fatalf("%s, %s: %v", tg.Name(), m.name, err)
+			}
+			for _, r := range keto.Requests() {
+				for _, tu := range r.Tuples {
+					got.Keto = append(got.Keto, tupleString(tu))
+				}
 			}
 			results[i] = got
 			if c.MayRefuse && got.Code != want.Code && got.Code != "OK" && got.HandlerRuns == 0 && len(got.Ory) == 0 {
@@ -551,6 +571,16 @@ func serveRPC(t *testing.T, call RPCClient, method string, c rpcCase, env *caseE
 		<-held
 	}
 	return o, nil
+}
+
+// tupleString is tu as namespace:object#relation@subject, the subject an
+// ID or a subject set (namespace:object#relation).
+func tupleString(tu orytest.Tuple) string {
+	subject := tu.SubjectID
+	if tu.SetNamespace != "" {
+		subject = tu.SetNamespace + ":" + tu.SetObject + "#" + tu.SetRelation
+	}
+	return tu.Namespace + ":" + tu.Object + "#" + tu.Relation + "@" + subject
 }
 
 // diffRPC lists, field by field, where got differs from want.

@@ -46,7 +46,7 @@ var rpcNotApplicable = map[string]string{
 // status codes (rpcAnswerCases), the ErrorHandler, public methods and app
 // checks (rpcDenialCases), and hostile credentials (rpcHostileCases).
 func rpcTable() []rpcCase {
-	return append(append(rpcAnswerCases(), rpcDenialCases()...), rpcHostileCases()...)
+	return append(append(append(rpcAnswerCases(), rpcDenialCases()...), rpcPermitCases()...), rpcHostileCases()...)
 }
 
 func rpcAnswerCases() []rpcCase {
@@ -864,6 +864,158 @@ func rpcDenialCases() []rpcCase {
 				s := why("ErrForbidden", true)
 				s.AppError = true
 				return rpcAnonymous(s, whoamiCookie(kratosCookie+"="+e.Cred("check-optional")))
+			},
+		},
+	}
+}
+
+// messageValue is the object of the suite's permission checks: the
+// request message's one string (a wrapperspb.StringValue, or any message
+// with GetValue).
+func messageValue(m interface{ GetValue() string }) string { return m.GetValue() }
+
+// permitDoc is a permission check on documents:<the message's value>#view.
+func permitDoc() core.Option {
+	return core.Permit("documents", "view", core.MessageObject(messageValue))
+}
+
+// rpcPermitCases: a permission check (core.Permit) whose object a unary
+// method takes from its request message (core.MessageObject), answered as
+// status codes.
+func rpcPermitCases() []rpcCase {
+	const subject = "identity-s-perm"
+	perm := func(cred string) func(*caseEnv) { return session(cred, active("s-perm", "pe@example.com")) }
+	permDenied := func(ory ...orytest.Recorded) RPCOutcome {
+		return RPCOutcome{Code: "PermissionDenied", Message: core.ErrPermissionDenied.Error(),
+			Reason: "PERMISSION_DENIED", Domain: "oryguard", Ory: ory}
+	}
+	return []rpcCase{
+		{
+			Name:    "Permit/allowed: the handler runs with the session",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-ok"),
+			Keto:    func(k *orytest.Keto) { k.Allow("documents", "doc-1", "view", subject) },
+			MD:      mdCred("x-session-token", "perm-ok"),
+			Object:  "doc-1",
+			Want: func(e *caseEnv) RPCOutcome {
+				o := rpcAllowed("s-perm", "pe@example.com", whoamiToken(e.Cred("perm-ok")))
+				o.Keto = []string{"documents:doc-1#view@" + subject}
+				return o
+			},
+		},
+		{
+			Name:    "Permit/the object is the message's string exactly",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-exact"),
+			Keto:    func(k *orytest.Keto) { k.Allow("documents", "a/../b#c@d:e%2F", "view", subject) },
+			MD:      mdCred("x-session-token", "perm-exact"),
+			Object:  "a/../b#c@d:e%2F",
+			Want: func(e *caseEnv) RPCOutcome {
+				o := rpcAllowed("s-perm", "pe@example.com", whoamiToken(e.Cred("perm-exact")))
+				o.Keto = []string{"documents:a/../b#c@d:e%2F#view@" + subject}
+				return o
+			},
+		},
+		{
+			Name:    "Permit/denied: PermissionDenied",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-denied"),
+			MD:      mdCred("x-session-token", "perm-denied"),
+			Object:  "doc-2",
+			Want: func(e *caseEnv) RPCOutcome {
+				o := permDenied(whoamiToken(e.Cred("perm-denied")))
+				o.Keto = []string{"documents:doc-2#view@" + subject}
+				return o
+			},
+		},
+		{
+			Name:    "Permit/empty object: PermissionDenied, Keto not asked",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-empty"),
+			MD:      mdCred("x-session-token", "perm-empty"),
+			Want:    func(e *caseEnv) RPCOutcome { return permDenied(whoamiToken(e.Cred("perm-empty"))) },
+		},
+		{
+			Name:    "Permit/on a stream the message is not read: PermissionDenied, Keto not asked",
+			Method:  RPCStream,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-stream"),
+			Keto:    func(k *orytest.Keto) { k.Allow("documents", "doc-3", "view", subject) },
+			MD:      mdCred("x-session-token", "perm-stream"),
+			Object:  "doc-3",
+			Want:    func(e *caseEnv) RPCOutcome { return permDenied(whoamiToken(e.Cred("perm-stream"))) },
+		},
+		{
+			Name:    "Permit/no session: Unauthenticated, Keto not asked",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Object:  "doc-1",
+			Want:    func(e *caseEnv) RPCOutcome { return rpcNoSession(loginAt(e, "return_to", "/")) },
+		},
+		{
+			Name:    "Permit/optional method, anonymous: the handler runs, Keto not asked",
+			Unary:   true,
+			Options: []core.Option{core.Optional(), permitDoc()},
+			Object:  "doc-1",
+			Want:    func(e *caseEnv) RPCOutcome { return rpcAnonymous(why("ErrNoSession", true)) },
+		},
+		{
+			Name:    "Permit/Keto 500: Unavailable",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-500"),
+			Keto:    func(k *orytest.Keto) { k.ReplyAll(&orytest.Reply{Status: 500, Body: []byte(`{"error":{"code":500}}`)}) },
+			MD:      mdCred("x-session-token", "perm-500"),
+			Object:  "doc-1",
+			Want: func(e *caseEnv) RPCOutcome {
+				return RPCOutcome{Code: "Unavailable", Message: core.ErrPermissionsUnavailable.Error(), Reason: "PERMISSIONS_UNAVAILABLE",
+					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-500"))}, Keto: []string{"documents:doc-1#view@" + subject}}
+			},
+		},
+		{
+			Name:    "Permit/Keto unreachable: Unavailable",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.Permissions.URL = e.ClosedURL },
+			Setup:   perm("perm-down"),
+			MD:      mdCred("x-session-token", "perm-down"),
+			Object:  "doc-1",
+			Want: func(e *caseEnv) RPCOutcome {
+				return RPCOutcome{Code: "Unavailable", Message: core.ErrPermissionsUnavailable.Error(), Reason: "PERMISSIONS_UNAVAILABLE",
+					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-down"))}}
+			},
+		},
+		{
+			Name:    "Permit/Keto timeout: DeadlineExceeded",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Config:  func(e *caseEnv, cfg *core.Config) { cfg.Permissions.Timeout = 200 * time.Millisecond },
+			Setup:   perm("perm-hang"),
+			Keto:    func(k *orytest.Keto) { k.ReplyAll(&orytest.Reply{Hang: true}) },
+			MD:      mdCred("x-session-token", "perm-hang"),
+			Object:  "doc-1",
+			Want: func(e *caseEnv) RPCOutcome {
+				return RPCOutcome{Code: "DeadlineExceeded", Message: core.ErrOryTimeout.Error(), Reason: "ORY_TIMEOUT",
+					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-hang"))}, Keto: []string{"documents:doc-1#view@" + subject}}
+			},
+		},
+		{
+			Name:    "Permit/Keto 429: ResourceExhausted with retry info",
+			Unary:   true,
+			Options: []core.Option{permitDoc()},
+			Setup:   perm("perm-429"),
+			Keto: func(k *orytest.Keto) {
+				k.ReplyAll(&orytest.Reply{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: []byte(`{"error":{"code":429}}`)})
+			},
+			MD:     mdCred("x-session-token", "perm-429"),
+			Object: "doc-1",
+			Want: func(e *caseEnv) RPCOutcome {
+				return RPCOutcome{Code: "ResourceExhausted", Message: core.ErrRateLimited.Error(), Reason: "RATE_LIMITED", Domain: "oryguard",
+					RetryDelay: 7 * time.Second, Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-429"))}, Keto: []string{"documents:doc-1#view@" + subject}}
 			},
 		},
 	}
