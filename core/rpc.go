@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -269,6 +270,56 @@ func (rt *Route) Watch(ctx context.Context, r *Request, interval time.Duration) 
 		}
 		return d.Denial
 	}
+}
+
+// StreamWatch is a stream's re-check running in the background
+// (Route.WatchStream). Its methods are safe for concurrent use.
+type StreamWatch struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// WatchStream runs Watch in the background for a stream whose handler
+// runs with ctx. When Watch returns a denial, end turns it into the
+// error the stream ends with (an adapter's ErrorHandler): Ended then
+// returns it, and Context is cancelled with it as cause. Call Stop when
+// the handler returns.
+func (rt *Route) WatchStream(ctx context.Context, r *Request, interval time.Duration, end func(ctx context.Context, d *Denial) error) *StreamWatch {
+	w := &StreamWatch{done: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	go func() {
+		defer close(w.done)
+		if d := rt.Watch(w.ctx, r, interval); d != nil {
+			err := end(w.ctx, d)
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+			w.cancel(err)
+		}
+	}()
+	return w
+}
+
+// Context is the handler's context: cancelled when the watch ends the
+// stream, or once Stop is called.
+func (w *StreamWatch) Context() context.Context { return w.ctx }
+
+// Ended is the error the watch ended the stream with; nil while the stream
+// may go on.
+func (w *StreamWatch) Ended() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Stop ends the watch and waits for it.
+func (w *StreamWatch) Stop() {
+	w.cancel(nil)
+	<-w.done
 }
 
 // oryFailed reports a denial that says nothing about the session: Ory did

@@ -201,3 +201,41 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Watch = %v, want ErrNoSession", d)
 	}
 }
+
+// TestWatchStream: the watch ends the stream with the error end made of
+// the denial, cancelling its context with it; Stop alone ends nothing.
+func TestWatchStream(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	guard, err := core.New(core.Config{OryURL: ory.URL, Cache: core.CacheConfig{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := guard.Route(core.ForceAPI())
+	r := core.Request{SessionToken: "tok"}
+	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	errEnded := errors.New("stream ended")
+	end := func(_ context.Context, d *core.Denial) error { return fmt.Errorf("%w: %w", errEnded, d) }
+
+	w := rt.WatchStream(context.Background(), &r, 5*time.Millisecond, end)
+	time.Sleep(30 * time.Millisecond)
+	w.Stop()
+	if w.Ended() != nil || !errors.Is(w.Context().Err(), context.Canceled) || context.Cause(w.Context()) != context.Canceled {
+		t.Fatalf("after Stop: Ended %v, cause %v", w.Ended(), context.Cause(w.Context()))
+	}
+
+	w = rt.WatchStream(context.Background(), &r, 5*time.Millisecond, end)
+	defer w.Stop()
+	ory.Reply("tok", orytest.Reply{Status: http.StatusUnauthorized, Body: orytest.Unauthorized()})
+	select {
+	case <-w.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watch did not end the stream")
+	}
+	if got := w.Ended(); !errors.Is(got, errEnded) || !errors.Is(got, core.ErrNoSession) {
+		t.Fatalf("Ended = %v", got)
+	}
+	if cause := context.Cause(w.Context()); !errors.Is(cause, errEnded) {
+		t.Fatalf("cause = %v", cause)
+	}
+}

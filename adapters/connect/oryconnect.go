@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -13,40 +12,32 @@ import (
 	"github.com/oryguard/oryguard/core"
 )
 
-// Config is the policy of every procedure a handler serves. Procedure names
-// are full names, "/package.Service/Method" (connect.Spec's Procedure). A
-// procedure that Config does not name requires a session under Options:
-// nothing is public unless it is listed in Public.
+// Config is the policy of every procedure a handler serves, keyed by full
+// procedure name, "/package.Service/Method" (connect.Spec's Procedure).
+// Options, Procedures, Optional and Public mean what Options, Methods,
+// Optional and Public mean in core.MethodConfig: a procedure that Config
+// does not name requires a session under Options, and nothing is public
+// unless Public lists it.
 type Config struct {
-	// Options is the route policy of every guarded procedure
-	// (core.RequireAAL2, core.MaxAuthAge, core.Check, ...). Empty means a
-	// session is required.
+	// Options is the policy of every guarded procedure.
 	Options []core.Option
-
-	// Procedures adds options for single procedures, after Options. Give a
-	// procedure core.Optional() to let callers without a session in (the
-	// handler then reads SessionError).
+	// Procedures adds options for single procedures (Permit for one whose
+	// object is in its request message).
 	Procedures map[string][]core.Option
-
-	// Optional lists procedures that run with or without a session: the
-	// same as core.Optional() in Procedures.
+	// Optional procedures run with or without a session.
 	Optional []string
-
-	// Public lists procedures that run unchecked and without a session: Ory
-	// is not asked. A procedure in Public cannot also be in Procedures or
-	// Optional.
+	// Public procedures run unchecked, without a session.
 	Public []string
 
-	// ErrorHandler turns a denial into the error the client gets. err is a
-	// *core.Denial (errors.Is against core.ErrNoSession, ...); procedure is
-	// the full procedure name. Nil means DefaultErrorHandler; a nil error
-	// from it means the standard one (a denied call never runs).
+	// ErrorHandler returns the error a denied call gets, from the
+	// *core.Denial err; wrap DefaultErrorHandler (the default) for the
+	// denials you leave to it. Returning nil still denies, with the
+	// standard error.
 	ErrorHandler func(ctx context.Context, procedure string, err error) error
 
-	// StreamRecheck, when positive, asks the guard again this often while a
-	// stream is open and ends the stream when the session is gone (see
-	// "Streams" in the package documentation). Zero checks a stream only
-	// when it opens.
+	// StreamRecheck, when positive, is how often an open stream's session
+	// is checked again; the stream ends when it is gone (see "Streams" in
+	// the package documentation). Zero: at open only.
 	StreamRecheck time.Duration
 }
 
@@ -145,21 +136,12 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 		if i.recheck <= 0 || d.Session == nil {
 			return next(core.ContextWithDecision(ctx, d), conn)
 		}
-		gc := &guardedConn{StreamingHandlerConn: conn}
-		hctx, cancel := context.WithCancelCause(core.ContextWithDecision(ctx, d))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if den := rt.Watch(hctx, &r, i.recheck); den != nil {
-				end := i.errorFor(hctx, procedure, den)
-				gc.end(end)
-				cancel(end)
-			}
-		}()
-		err := next(hctx, gc)
-		cancel(nil)
-		<-done
-		if end := gc.ended(); end != nil {
+		w := rt.WatchStream(core.ContextWithDecision(ctx, d), &r, i.recheck, func(ctx context.Context, den *core.Denial) error {
+			return i.errorFor(ctx, procedure, den)
+		})
+		err := next(w.Context(), &guardedConn{StreamingHandlerConn: conn, watch: w})
+		w.Stop()
+		if end := w.Ended(); end != nil {
 			return end
 		}
 		return err
@@ -191,32 +173,18 @@ func (i *Interceptor) errorFor(ctx context.Context, procedure string, d *core.De
 // receive with the ending error.
 type guardedConn struct {
 	connect.StreamingHandlerConn
-
-	mu  sync.Mutex
-	err error
-}
-
-func (c *guardedConn) end(err error) {
-	c.mu.Lock()
-	c.err = err
-	c.mu.Unlock()
-}
-
-func (c *guardedConn) ended() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	watch *core.StreamWatch
 }
 
 func (c *guardedConn) Send(m any) error {
-	if err := c.ended(); err != nil {
+	if err := c.watch.Ended(); err != nil {
 		return err
 	}
 	return c.StreamingHandlerConn.Send(m)
 }
 
 func (c *guardedConn) Receive(m any) error {
-	if err := c.ended(); err != nil {
+	if err := c.watch.Ended(); err != nil {
 		return err
 	}
 	return c.StreamingHandlerConn.Receive(m)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	client "github.com/ory/client-go"
@@ -14,27 +13,22 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Config is the policy of every method a server serves. Method names are
-// full gRPC method names, "/package.Service/Method" (grpc.UnaryServerInfo's
-// FullMethod). A method that Config does not name requires a session under
-// Options: nothing is public unless it is listed in Public.
+// Config is the policy of every method a server serves, keyed by full gRPC
+// method name, "/package.Service/Method" (grpc.UnaryServerInfo's
+// FullMethod). Options, Methods, Optional and Public mean what they mean in
+// core.MethodConfig: a method that Config does not name requires a session
+// under Options, and nothing is public unless Public lists it.
 type Config struct {
-	// Options is the route policy of every guarded method (core.RequireAAL2,
-	// core.MaxAuthAge, core.Check, ...). Empty means a session is required.
+	// Options is the policy of every guarded method (core.RequireAAL2,
+	// core.MaxAuthAge, core.Check, core.Permit, ...).
 	Options []core.Option
-
-	// Methods adds options for single methods, after Options. Give a method
-	// core.Optional() to let callers without a session in (the handler
-	// then reads SessionError).
+	// Methods adds options for single methods (Permit for one whose object
+	// is in its request message).
 	Methods map[string][]core.Option
-
-	// Optional lists methods that run with or without a session: the same
-	// as core.Optional() in Methods.
+	// Optional methods run with or without a session (SessionError tells
+	// why there is none).
 	Optional []string
-
-	// Public lists methods that run unchecked and without a session: Ory
-	// is not asked. A method in Public cannot also be in Methods or
-	// Optional.
+	// Public methods run unchecked, without a session; Ory is not asked.
 	Public []string
 
 	// ErrorHandler turns a denial into the error the client gets. err is a
@@ -141,26 +135,16 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 		if md := headerMD(d); md != nil {
 			_ = ss.SetHeader(md)
 		}
-		gs := &guardedStream{ServerStream: ss}
+		dctx := core.ContextWithDecision(ctx, d)
 		if i.recheck <= 0 || d.Session == nil {
-			gs.ctx = core.ContextWithDecision(ctx, d)
-			return handler(srv, gs)
+			return handler(srv, &guardedStream{ServerStream: ss, ctx: dctx})
 		}
-		var cancel context.CancelCauseFunc
-		gs.ctx, cancel = context.WithCancelCause(core.ContextWithDecision(ctx, d))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if den := rt.Watch(gs.ctx, &r, i.recheck); den != nil {
-				end := i.errorFor(gs.ctx, info.FullMethod, den)
-				gs.end(end)
-				cancel(end)
-			}
-		}()
-		err := handler(srv, gs)
-		cancel(nil)
-		<-done
-		if end := gs.ended(); end != nil {
+		w := rt.WatchStream(dctx, &r, i.recheck, func(ctx context.Context, den *core.Denial) error {
+			return i.errorFor(ctx, info.FullMethod, den)
+		})
+		err := handler(srv, &guardedStream{ServerStream: ss, ctx: w.Context(), watch: w})
+		w.Stop()
+		if end := w.Ended(); end != nil {
 			return end
 		}
 		return err
@@ -185,27 +169,20 @@ func (i *Interceptor) errorFor(ctx context.Context, method string, d *core.Denia
 }
 
 // guardedStream carries the decision in its context and, once a re-check
-// ended it, fails every send and receive with the ending status.
+// ended it (watch), fails every send and receive with the ending status.
 type guardedStream struct {
 	grpc.ServerStream
-	ctx context.Context
-
-	mu  sync.Mutex
-	err error
+	ctx   context.Context
+	watch *core.StreamWatch // nil without a re-check
 }
 
 func (s *guardedStream) Context() context.Context { return s.ctx }
 
-func (s *guardedStream) end(err error) {
-	s.mu.Lock()
-	s.err = err
-	s.mu.Unlock()
-}
-
 func (s *guardedStream) ended() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
+	if s.watch == nil {
+		return nil
+	}
+	return s.watch.Ended()
 }
 
 func (s *guardedStream) SendMsg(m any) error {
