@@ -60,7 +60,7 @@ func New(guard *core.Guard, cfg Config) (*Interceptor, error) {
 		Options: cfg.Options, Methods: cfg.Procedures, Optional: cfg.Optional, Public: cfg.Public,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("oryconnect: Config: %w", err)
+		return nil, fmt.Errorf("oryconnect: %w", err)
 	}
 	i := &Interceptor{procedures: procedures, onError: cfg.ErrorHandler, recheck: cfg.StreamRecheck}
 	if i.onError == nil {

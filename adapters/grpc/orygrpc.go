@@ -60,7 +60,7 @@ func New(guard *core.Guard, cfg Config) (*Interceptor, error) {
 		Options: cfg.Options, Methods: cfg.Methods, Optional: cfg.Optional, Public: cfg.Public,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("orygrpc: Config: %w", err)
+		return nil, fmt.Errorf("orygrpc: %w", err)
 	}
 	i := &Interceptor{methods: methods, onError: cfg.ErrorHandler, recheck: cfg.StreamRecheck}
 	if i.onError == nil {
