@@ -54,6 +54,19 @@ type RPCTarget interface {
 	Serve(t *testing.T, guard *core.Guard, cfg RPCConfig, probe *Probe) RPCClient
 }
 
+// RPCDirectTarget is an RPCTarget that can also hand a unary call's
+// metadata to its interceptor in process, past the client and the server's
+// parser, which refuse bytes no metadata value may hold. RunRPC then checks
+// a hostile row that the transport refused in process too, where the
+// interceptor must answer it exactly.
+type RPCDirectTarget interface {
+	RPCTarget
+	// CallDirect builds the interceptor as Serve does and runs c (a
+	// RPCUnary call) through it in process, with a handler that calls
+	// probe.Observe as Serve's does.
+	CallDirect(ctx context.Context, guard *core.Guard, cfg RPCConfig, probe *Probe, c RPCCall) RPCResult
+}
+
 // RPCClient makes one call to the server Serve started.
 type RPCClient func(ctx context.Context, c RPCCall) RPCResult
 
@@ -491,6 +504,16 @@ func runRPCCase(t *testing.T, env *caseEnv, keto *orytest.Keto, c rpcCase, cache
 			results[i] = got
 			if c.MayRefuse && got.Code != want.Code && got.Code != "OK" && got.HandlerRuns == 0 && len(got.Ory) == 0 {
 				t.Logf("%s, %s: the call was refused: %s %q", tg.Name(), m.name, got.Code, got.Message)
+				direct, ok := tg.(RPCDirectTarget)
+				if !ok || m.method != RPCUnary {
+					continue
+				}
+				// The interceptor itself, with the metadata the transport refused.
+				env.Ory.Reset()
+				got = collect(direct.CallDirect(t.Context(), guard, m.config(c, probe), probe, RPCCall{Method: RPCUnary, Metadata: c.MD(env)}), probe, env)
+				if diff := diffRPC(want, got); diff != "" {
+					t.Errorf("%s, %s, in process: result differs from the expectation (got vs want):\n%s", tg.Name(), m.name, diff)
+				}
 				continue
 			}
 			if diff := diffRPC(want, got); diff != "" {
@@ -546,6 +569,18 @@ func serveRPC(t *testing.T, call RPCClient, method string, c rpcCase, env *caseE
 		res = call(ctx, RPCCall{Method: method, Metadata: md, Object: c.Object})
 		cancel()
 	}
+	o := collect(res, probe, env)
+	if c.Hold != "" {
+		close(release)
+		released = true
+		<-held
+	}
+	return o, nil
+}
+
+// collect is the outcome of a call that got res: what the client got, the
+// handler saw (probe) and Ory received.
+func collect(res RPCResult, probe *Probe, env *caseEnv) RPCOutcome {
 	seen := probe.Take()
 	o := RPCOutcome{
 		Code: res.Code, Message: res.Message, Body: res.Body, Reason: res.Reason, Domain: res.Domain,
@@ -565,12 +600,7 @@ func serveRPC(t *testing.T, call RPCClient, method string, c rpcCase, env *caseE
 	if cx := seen.Context; cx.OK && cx.Session != nil {
 		o.ContextSessionID = cx.Session.Id
 	}
-	if c.Hold != "" {
-		close(release)
-		released = true
-		<-held
-	}
-	return o, nil
+	return o
 }
 
 // tupleString is tu as namespace:object#relation@subject, the subject an

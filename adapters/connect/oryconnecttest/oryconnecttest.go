@@ -53,7 +53,10 @@ func Targets() []conformance.RPCTarget {
 	}
 }
 
-var _ conformance.RPCRawTarget = Target{}
+var (
+	_ conformance.RPCRawTarget    = Target{}
+	_ conformance.RPCDirectTarget = Target{}
+)
 
 // Name implements conformance.RPCTarget.
 func (t Target) Name() string {
@@ -159,6 +162,38 @@ func (Target) Listen(t *testing.T, guard *core.Guard, probe *conformance.Probe) 
 		t.Fatalf("oryconnect.New: %v", err)
 	}
 	return conformance.ListenHTTP(t, Handler(ic, probe))
+}
+
+// CallDirect implements conformance.RPCDirectTarget: c goes through the
+// interceptor's WrapUnary in process, its metadata as request headers.
+func (Target) CallDirect(ctx context.Context, guard *core.Guard, cfg conformance.RPCConfig, probe *conformance.Probe, c conformance.RPCCall) conformance.RPCResult {
+	ic, err := oryconnect.New(guard, Config(cfg))
+	if err != nil {
+		return conformance.RPCResult{Code: "Internal", Message: err.Error()}
+	}
+	req := connect.NewRequest(wrapperspb.String(c.Object))
+	for i := 0; i+1 < len(c.Metadata); i += 2 {
+		req.Header()[http.CanonicalHeaderKey(c.Metadata[i])] = append(req.Header()[http.CanonicalHeaderKey(c.Metadata[i])], c.Metadata[i+1])
+	}
+	next := func(ctx context.Context, _ connect.AnyRequest) (connect.AnyResponse, error) {
+		return connect.NewResponse(wrapperspb.String(string(probe.Observe(
+			conformance.Read(oryconnect.Session(ctx)), conformance.Read(core.SessionFromContext(ctx)), oryconnect.SessionError(ctx))))), nil
+	}
+	res, err := ic.WrapUnary(next)(ctx, serverRequest{req})
+	if err != nil {
+		return result(err)
+	}
+	out, _ := res.Any().(*wrapperspb.StringValue)
+	return conformance.RPCResult{Code: "OK", Body: out.GetValue(), SetCookie: res.Header().Values("Set-Cookie")}
+}
+
+// serverRequest is a request as a handler receives it, for RPCUnary.
+type serverRequest struct {
+	*connect.Request[wrapperspb.StringValue]
+}
+
+func (serverRequest) Spec() connect.Spec {
+	return connect.Spec{Procedure: conformance.RPCUnary, StreamType: connect.StreamTypeUnary}
 }
 
 // callStream opens the server stream and reads its first message.

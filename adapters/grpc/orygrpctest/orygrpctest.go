@@ -30,7 +30,7 @@ import (
 // plaintext grpc.ClientConn.
 type Target struct{}
 
-var _ conformance.RPCTarget = Target{}
+var _ conformance.RPCDirectTarget = Target{}
 
 // Name implements conformance.RPCTarget.
 func (Target) Name() string { return "grpc" }
@@ -93,6 +93,25 @@ func Call(ctx context.Context, conn grpc.ClientConnInterface, c conformance.RPCC
 	} else {
 		err = conn.Invoke(ctx, c.Method, wrapperspb.String(c.Object), out, grpc.Header(&hdr))
 	}
+	return result(err, out, hdr)
+}
+
+// CallDirect implements conformance.RPCDirectTarget: c goes through the
+// unary interceptor in process, as incoming metadata.
+func (Target) CallDirect(ctx context.Context, guard *core.Guard, cfg conformance.RPCConfig, probe *conformance.Probe, c conformance.RPCCall) conformance.RPCResult {
+	ic, err := orygrpc.New(guard, Config(cfg))
+	if err != nil {
+		return conformance.RPCResult{Code: "Internal", Message: err.Error()}
+	}
+	ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(c.Metadata...))
+	res, err := ic.Unary()(ctx, wrapperspb.String(c.Object), &grpc.UnaryServerInfo{FullMethod: conformance.RPCUnary},
+		func(ctx context.Context, _ any) (any, error) { return observe(ctx, probe), nil })
+	out, _ := res.(*wrapperspb.StringValue)
+	return result(err, out, nil)
+}
+
+// result is what a client got: err's status and details, or out.
+func result(err error, out *wrapperspb.StringValue, hdr metadata.MD) conformance.RPCResult {
 	st := status.Convert(err)
 	res := conformance.RPCResult{Code: core.RPCCode(st.Code()).String(), SetCookie: hdr.Get("set-cookie")}
 	if err == nil {
