@@ -159,18 +159,25 @@ func TestRPCStatusOf(t *testing.T) {
 	}
 }
 
-// TestWatch: a re-check ends on a lost session, not on Ory failing, and
-// returns nil when the stream ends first.
-func TestWatch(t *testing.T) {
+// watched is a fake Ory where "tok" is an active session, and an API route
+// of a guard without a cache in front of it.
+func watched(t *testing.T) (*orytest.Server, *core.Route) {
+	t.Helper()
 	ory := orytest.NewServer()
-	defer ory.Close()
+	t.Cleanup(ory.Close)
 	guard, err := core.New(core.Config{OryURL: ory.URL, Cache: core.CacheConfig{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := guard.Route(core.ForceAPI())
-	r := core.Request{SessionToken: "tok"}
 	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
+	return ory, guard.Route(core.ForceAPI())
+}
+
+// TestWatch: a re-check ends on a lost session, not on Ory failing, and
+// returns nil when the stream ends first.
+func TestWatch(t *testing.T) {
+	ory, rt := watched(t)
+	r := core.Request{SessionToken: "tok"}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
 	defer cancel()
@@ -205,15 +212,8 @@ func TestWatch(t *testing.T) {
 // TestWatchStream: the watch ends the stream with the error end made of
 // the denial, cancelling its context with it; Stop alone ends nothing.
 func TestWatchStream(t *testing.T) {
-	ory := orytest.NewServer()
-	defer ory.Close()
-	guard, err := core.New(core.Config{OryURL: ory.URL, Cache: core.CacheConfig{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := guard.Route(core.ForceAPI())
+	ory, rt := watched(t)
 	r := core.Request{SessionToken: "tok"}
-	ory.Session("tok", orytest.ActiveSession("s1", "a@example.com"))
 	errEnded := errors.New("stream ended")
 	end := func(_ context.Context, d *core.Denial) error { return fmt.Errorf("%w: %w", errEnded, d) }
 

@@ -889,6 +889,16 @@ func rpcPermitCases() []rpcCase {
 		return RPCOutcome{Code: "PermissionDenied", Message: core.ErrPermissionDenied.Error(),
 			Reason: "PERMISSION_DENIED", Domain: "oryguard", Ory: ory}
 	}
+	// ketoFailed is the status when Keto fails a check of doc-1 for the
+	// session of cred; asked: the check reached Keto.
+	ketoFailed := func(e *caseEnv, cred string, code core.RPCCode, sentinel error, reason string, asked bool) RPCOutcome {
+		o := RPCOutcome{Code: code.String(), Message: sentinel.Error(), Reason: reason, Domain: "oryguard",
+			Ory: []orytest.Recorded{whoamiToken(e.Cred(cred))}}
+		if asked {
+			o.Keto = []string{"documents:doc-1#view@" + subject}
+		}
+		return o
+	}
 	return []rpcCase{
 		{
 			Name:    "Permit/allowed: the handler runs with the session",
@@ -972,8 +982,7 @@ func rpcPermitCases() []rpcCase {
 			MD:      mdCred("x-session-token", "perm-500"),
 			Object:  "doc-1",
 			Want: func(e *caseEnv) RPCOutcome {
-				return RPCOutcome{Code: "Unavailable", Message: core.ErrPermissionsUnavailable.Error(), Reason: "PERMISSIONS_UNAVAILABLE",
-					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-500"))}, Keto: []string{"documents:doc-1#view@" + subject}}
+				return ketoFailed(e, "perm-500", core.RPCUnavailable, core.ErrPermissionsUnavailable, "PERMISSIONS_UNAVAILABLE", true)
 			},
 		},
 		{
@@ -985,8 +994,7 @@ func rpcPermitCases() []rpcCase {
 			MD:      mdCred("x-session-token", "perm-down"),
 			Object:  "doc-1",
 			Want: func(e *caseEnv) RPCOutcome {
-				return RPCOutcome{Code: "Unavailable", Message: core.ErrPermissionsUnavailable.Error(), Reason: "PERMISSIONS_UNAVAILABLE",
-					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-down"))}}
+				return ketoFailed(e, "perm-down", core.RPCUnavailable, core.ErrPermissionsUnavailable, "PERMISSIONS_UNAVAILABLE", false)
 			},
 		},
 		{
@@ -999,8 +1007,7 @@ func rpcPermitCases() []rpcCase {
 			MD:      mdCred("x-session-token", "perm-hang"),
 			Object:  "doc-1",
 			Want: func(e *caseEnv) RPCOutcome {
-				return RPCOutcome{Code: "DeadlineExceeded", Message: core.ErrOryTimeout.Error(), Reason: "ORY_TIMEOUT",
-					Domain: "oryguard", Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-hang"))}, Keto: []string{"documents:doc-1#view@" + subject}}
+				return ketoFailed(e, "perm-hang", core.RPCDeadlineExceeded, core.ErrOryTimeout, "ORY_TIMEOUT", true)
 			},
 		},
 		{
@@ -1014,8 +1021,9 @@ func rpcPermitCases() []rpcCase {
 			MD:     mdCred("x-session-token", "perm-429"),
 			Object: "doc-1",
 			Want: func(e *caseEnv) RPCOutcome {
-				return RPCOutcome{Code: "ResourceExhausted", Message: core.ErrRateLimited.Error(), Reason: "RATE_LIMITED", Domain: "oryguard",
-					RetryDelay: 7 * time.Second, Ory: []orytest.Recorded{whoamiToken(e.Cred("perm-429"))}, Keto: []string{"documents:doc-1#view@" + subject}}
+				o := ketoFailed(e, "perm-429", core.RPCResourceExhausted, core.ErrRateLimited, "RATE_LIMITED", true)
+				o.RetryDelay = 7 * time.Second
+				return o
 			},
 		},
 	}
