@@ -220,7 +220,7 @@ func TestWatchStream(t *testing.T) {
 	w := rt.WatchStream(context.Background(), &r, 5*time.Millisecond, end)
 	time.Sleep(30 * time.Millisecond)
 	w.Stop()
-	if w.Ended() != nil || !errors.Is(w.Context().Err(), context.Canceled) || context.Cause(w.Context()) != context.Canceled {
+	if w.Ended() != nil || !errors.Is(w.Context().Err(), context.Canceled) || !errors.Is(context.Cause(w.Context()), context.Canceled) {
 		t.Fatalf("after Stop: Ended %v, cause %v", w.Ended(), context.Cause(w.Context()))
 	}
 

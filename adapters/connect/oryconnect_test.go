@@ -75,12 +75,6 @@ func (c *checker) first() string {
 	return c.seen[0]
 }
 
-func (c *checker) calls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.seen)
-}
-
 // recorder records the headers of every request the guard sends to Ory.
 type recorder struct {
 	mu      sync.Mutex
