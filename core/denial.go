@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -180,4 +181,56 @@ func (rt *Route) deny(r *Request, res result, refresh bool, cause error) Decisio
 		retry = row.retry
 	}
 	return refuse(api, row, apiLoc, retry, cause)
+}
+
+// ReasonCode is a stable, machine-readable name of a denial's reason, for
+// clients that branch on it rather than on a message: the RPC adapters put
+// it in the reason of their errdetails.ErrorInfo. The values never change.
+type ReasonCode string
+
+// The reason codes, one per sentinel error.
+const (
+	ReasonNoSession       ReasonCode = "NO_SESSION"       // ErrNoSession
+	ReasonAAL2Required    ReasonCode = "AAL2_REQUIRED"    // ErrAAL2Required
+	ReasonRefreshRequired ReasonCode = "REFRESH_REQUIRED" // ErrRefreshRequired
+	ReasonForbidden       ReasonCode = "FORBIDDEN"        // ErrForbidden
+	ReasonRateLimited     ReasonCode = "RATE_LIMITED"     // ErrRateLimited
+	ReasonOryUnavailable  ReasonCode = "ORY_UNAVAILABLE"  // ErrOryUnavailable
+	ReasonOryTimeout      ReasonCode = "ORY_TIMEOUT"      // ErrOryTimeout
+	ReasonBusy            ReasonCode = "BUSY"             // ErrBusy
+
+	ReasonPermissionDenied       ReasonCode = "PERMISSION_DENIED"       // ErrPermissionDenied (a Permit check)
+	ReasonPermissionsUnavailable ReasonCode = "PERMISSIONS_UNAVAILABLE" // ErrPermissionsUnavailable (a Permit check)
+)
+
+// reasonCodes names each sentinel error, the narrower ones (which unwrap
+// to a broader one) first.
+var reasonCodes = [...]struct {
+	err  error
+	code ReasonCode
+}{
+	{ErrPermissionDenied, ReasonPermissionDenied},
+	{ErrPermissionsUnavailable, ReasonPermissionsUnavailable},
+	{ErrNoSession, ReasonNoSession},
+	{ErrAAL2Required, ReasonAAL2Required},
+	{ErrRefreshRequired, ReasonRefreshRequired},
+	{ErrForbidden, ReasonForbidden},
+	{ErrRateLimited, ReasonRateLimited},
+	{ErrOryUnavailable, ReasonOryUnavailable},
+	{ErrOryTimeout, ReasonOryTimeout},
+	{ErrBusy, ReasonBusy},
+}
+
+// ReasonCode is the stable name of d's reason; "" for a nil *Denial or one
+// whose Reason is not one of the sentinel errors.
+func (d *Denial) ReasonCode() ReasonCode {
+	if d == nil || d.Reason == nil {
+		return ""
+	}
+	for _, rc := range reasonCodes {
+		if errors.Is(d.Reason, rc.err) {
+			return rc.code
+		}
+	}
+	return ""
 }

@@ -43,20 +43,33 @@
 //
 // A denial becomes the *connect.Error that Error builds, wrapping core's
 // sentinel and carrying an errdetails.ErrorInfo detail (domain "oryguard",
-// a Reason* constant, and for a step-up or re-authentication the URL of
+// the denial's core.ReasonCode, and for a step-up or re-authentication the URL of
 // Ory's flow under "redirect_browser_to"):
 //
-//	core.ErrNoSession        CodeUnauthenticated    NO_SESSION
-//	core.ErrAAL2Required     CodePermissionDenied   AAL2_REQUIRED
-//	core.ErrRefreshRequired  CodePermissionDenied   REFRESH_REQUIRED
-//	core.ErrForbidden        CodePermissionDenied   FORBIDDEN (Ory's 403, or a core.Check)
-//	core.ErrRateLimited      CodeResourceExhausted  RATE_LIMITED, with errdetails.RetryInfo
-//	core.ErrOryUnavailable   CodeUnavailable        ORY_UNAVAILABLE
-//	core.ErrOryTimeout       CodeDeadlineExceeded   ORY_TIMEOUT
-//	core.ErrBusy             CodeUnavailable        BUSY, with errdetails.RetryInfo
+//	core.ErrNoSession              CodeUnauthenticated   NO_SESSION
+//	core.ErrAAL2Required           CodePermissionDenied  AAL2_REQUIRED
+//	core.ErrRefreshRequired        CodePermissionDenied  REFRESH_REQUIRED
+//	core.ErrForbidden              CodePermissionDenied  FORBIDDEN (Ory's 403, or a core.Check)
+//	core.ErrPermissionDenied       CodePermissionDenied  PERMISSION_DENIED (a Permit check)
+//	core.ErrRateLimited            CodeResourceExhausted RATE_LIMITED, with errdetails.RetryInfo
+//	core.ErrOryUnavailable         CodeUnavailable       ORY_UNAVAILABLE
+//	core.ErrPermissionsUnavailable CodeUnavailable       PERMISSIONS_UNAVAILABLE (Keto failing)
+//	core.ErrOryTimeout             CodeDeadlineExceeded  ORY_TIMEOUT
+//	core.ErrBusy                   CodeUnavailable       BUSY, with errdetails.RetryInfo
 //
 // Config.ErrorHandler chooses another error: it gets the *core.Denial and
 // the procedure, and wraps DefaultErrorHandler for the rest.
+//
+// # Permissions
+//
+// Permit is core.Permit for a unary procedure whose object is in its request
+// message (func(m *docsv1.GetRequest) string { return m.GetId() }): after
+// the session check, Ory Permissions (Keto, configured in
+// core.Config.Permissions) is asked whether the caller's identity has the
+// relation on namespace:object. A stream is checked when it opens, before
+// its first message, so a Permit that reads the message denies every
+// stream; give a stream a core.Permit whose object does not come from the
+// message, or check in the handler.
 //
 // # Streams
 //

@@ -116,3 +116,53 @@ func Example_errorHandler() {
 	// Output:
 	// unauthenticated sign in with the app first
 }
+
+// A procedure whose permission check reads its object from the request
+// message: Check asks Ory Permissions (Keto) whether the caller may call
+// the service named in the request. (grpchealth keeps its generated
+// request type internal; with your own generated code, M is its pointer
+// type, such as *docsv1.GetRequest.)
+func ExamplePermit() {
+	ory := orytest.NewServer() // stands in for Ory in this example
+	defer ory.Close()
+	ory.Session("token-1", orytest.ActiveSession("s1", "ada@example.com"))
+	keto := orytest.NewKeto() // stands in for Keto
+	defer keto.Close()
+	keto.Allow("services", "billing", "call", "identity-s1") // Ada may call billing
+
+	guard, err := core.New(core.Config{OryURL: ory.URL, Logger: slog.New(slog.DiscardHandler),
+		Permissions: core.PermissionsConfig{URL: keto.URL}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	guardrpc, err := oryconnect.New(guard, oryconnect.Config{Procedures: map[string][]core.Option{
+		"/grpc.health.v1.Health/Check": {oryconnect.Permit("services", "call",
+			func(m interface{ GetService() string }) string { return m.GetService() })},
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(grpchealth.NewHandler(greeter{}, connect.WithInterceptors(guardrpc)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	health := grpchealth.NewClient(srv.Client(), srv.URL, connect.WithInterceptors(connect.UnaryInterceptorFunc(
+		func(next connect.UnaryFunc) connect.UnaryFunc {
+			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+				req.Header().Set("X-Session-Token", "token-1")
+				return next(ctx, req)
+			}
+		})))
+	for _, service := range []string{"billing", "payroll"} {
+		if _, err := health.Check(context.Background(), &grpchealth.CheckRequest{Service: service}); err != nil {
+			fmt.Println(service+":", connect.CodeOf(err))
+			continue
+		}
+		fmt.Println(service + ": allowed")
+	}
+	// Output:
+	// handler sees ada@example.com
+	// billing: allowed
+	// payroll: permission_denied
+}

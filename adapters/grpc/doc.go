@@ -40,22 +40,35 @@
 // # Status codes
 //
 // A denial becomes the status Status builds, carrying an
-// errdetails.ErrorInfo (domain "oryguard", a Reason* constant, and for a
-// step-up or re-authentication the URL of Ory's flow under
-// "redirect_browser_to"):
+// errdetails.ErrorInfo (domain "oryguard", the denial's
+// core.ReasonCode, and for a step-up or re-authentication the URL of Ory's
+// flow under "redirect_browser_to"):
 //
-//	core.ErrNoSession        Unauthenticated    NO_SESSION
-//	core.ErrAAL2Required     PermissionDenied   AAL2_REQUIRED
-//	core.ErrRefreshRequired  PermissionDenied   REFRESH_REQUIRED
-//	core.ErrForbidden        PermissionDenied   FORBIDDEN (Ory's 403, or a core.Check)
-//	core.ErrRateLimited      ResourceExhausted  RATE_LIMITED, with errdetails.RetryInfo
-//	core.ErrOryUnavailable   Unavailable        ORY_UNAVAILABLE
-//	core.ErrOryTimeout       DeadlineExceeded   ORY_TIMEOUT
-//	core.ErrBusy             Unavailable        BUSY, with errdetails.RetryInfo
+//	core.ErrNoSession              Unauthenticated       NO_SESSION
+//	core.ErrAAL2Required           PermissionDenied      AAL2_REQUIRED
+//	core.ErrRefreshRequired        PermissionDenied      REFRESH_REQUIRED
+//	core.ErrForbidden              PermissionDenied      FORBIDDEN (Ory's 403, or a core.Check)
+//	core.ErrPermissionDenied       PermissionDenied      PERMISSION_DENIED (a Permit check)
+//	core.ErrRateLimited            ResourceExhausted     RATE_LIMITED, with errdetails.RetryInfo
+//	core.ErrOryUnavailable         Unavailable           ORY_UNAVAILABLE
+//	core.ErrPermissionsUnavailable Unavailable           PERMISSIONS_UNAVAILABLE (Keto failing)
+//	core.ErrOryTimeout             DeadlineExceeded      ORY_TIMEOUT
+//	core.ErrBusy                   Unavailable           BUSY, with errdetails.RetryInfo
 //
 // A call the client cancelled gets Canceled (or DeadlineExceeded) as gRPC
 // reports it. Config.ErrorHandler chooses another status: it gets the
 // *core.Denial and the method, and wraps DefaultErrorHandler for the rest.
+//
+// # Permissions
+//
+// Permit is core.Permit for a unary method whose object is in its request
+// message (func(m *docsv1.GetRequest) string { return m.GetId() }): after
+// the session check, Ory Permissions (Keto, configured in
+// core.Config.Permissions) is asked whether the caller's identity has the
+// relation on namespace:object. A stream is checked when it opens, before
+// its first message, so a Permit that reads the message denies every
+// stream; give a stream a core.Permit whose object does not come from the
+// message, or check in the handler.
 //
 // # Streams
 //

@@ -120,3 +120,52 @@ func Example_errorHandler() {
 	// Output:
 	// Unauthenticated sign in with the app first
 }
+
+// A method whose permission check reads its object from the request
+// message: Check asks Ory Permissions (Keto) whether the caller may call
+// the service named in the request.
+func ExamplePermit() {
+	ory := orytest.NewServer() // stands in for Ory in this example
+	defer ory.Close()
+	ory.Session("token-1", orytest.ActiveSession("s1", "ada@example.com"))
+	keto := orytest.NewKeto() // stands in for Keto
+	defer keto.Close()
+	keto.Allow("services", "billing", "call", "identity-s1") // Ada may call billing
+
+	guard, err := core.New(core.Config{OryURL: ory.URL, Logger: slog.New(slog.DiscardHandler),
+		Permissions: core.PermissionsConfig{URL: keto.URL}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	guardrpc, err := orygrpc.New(guard, orygrpc.Config{Methods: map[string][]core.Option{
+		"/grpc.health.v1.Health/Check": {orygrpc.Permit("services", "call",
+			func(m *healthgrpc.HealthCheckRequest) string { return m.GetService() })},
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(guardrpc.ServerOptions()...)
+	healthgrpc.RegisterHealthServer(srv, whoAmI{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	health := healthgrpc.NewHealthClient(conn)
+
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-session-token", "token-1")
+	for _, service := range []string{"billing", "payroll"} {
+		_, err = health.Check(ctx, &healthgrpc.HealthCheckRequest{Service: service})
+		fmt.Println(service+":", status.Code(err))
+	}
+	// Output:
+	// handler sees ada@example.com
+	// billing: OK
+	// payroll: PermissionDenied
+}

@@ -2,11 +2,8 @@ package orygrpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	client "github.com/ory/client-go"
@@ -16,27 +13,22 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Config is the policy of every method a server serves. Method names are
-// full gRPC method names, "/package.Service/Method" (grpc.UnaryServerInfo's
-// FullMethod). A method that Config does not name requires a session under
-// Options: nothing is public unless it is listed in Public.
+// Config is the policy of every method a server serves, keyed by full gRPC
+// method name, "/package.Service/Method" (grpc.UnaryServerInfo's
+// FullMethod). Options, Methods, Optional and Public mean what they mean in
+// core.MethodConfig: a method that Config does not name requires a session
+// under Options, and nothing is public unless Public lists it.
 type Config struct {
-	// Options is the route policy of every guarded method (core.RequireAAL2,
-	// core.MaxAuthAge, core.Check, ...). Empty means a session is required.
+	// Options is the policy of every guarded method (core.RequireAAL2,
+	// core.MaxAuthAge, core.Check, core.Permit, ...).
 	Options []core.Option
-
-	// Methods adds options for single methods, after Options. Give a method
-	// core.Optional() to let callers without a session in (the handler
-	// then reads SessionError).
+	// Methods adds options for single methods (Permit for one whose object
+	// is in its request message).
 	Methods map[string][]core.Option
-
-	// Optional lists methods that run with or without a session: the same
-	// as core.Optional() in Methods.
+	// Optional methods run with or without a session (SessionError tells
+	// why there is none).
 	Optional []string
-
-	// Public lists methods that run unchecked and without a session: Ory
-	// is not asked. A method in Public cannot also be in Methods or
-	// Optional.
+	// Public methods run unchecked, without a session; Ory is not asked.
 	Public []string
 
 	// ErrorHandler turns a denial into the error the client gets. err is a
@@ -55,10 +47,7 @@ type Config struct {
 // Interceptor holds the unary and stream server interceptors of one
 // policy. Build it with New; it is safe for concurrent use.
 type Interceptor struct {
-	guard   *core.Guard
-	def     *core.Route
-	routes  map[string]*core.Route // methods named in Methods or Optional
-	public  map[string]bool
+	methods *core.MethodPolicy
 	onError func(ctx context.Context, method string, err error) error
 	recheck time.Duration
 }
@@ -67,65 +56,17 @@ type Interceptor struct {
 // answers as to an API client (core.ForceAPI): a gRPC client never gets a
 // redirect. Call Validate once the services are registered.
 func New(guard *core.Guard, cfg Config) (*Interceptor, error) {
-	if guard == nil {
-		return nil, errors.New("orygrpc: New needs a *core.Guard")
+	methods, err := core.NewMethodPolicy(guard, core.MethodConfig{
+		Options: cfg.Options, Methods: cfg.Methods, Optional: cfg.Optional, Public: cfg.Public,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("orygrpc: %w", err)
 	}
-	i := &Interceptor{
-		guard:   guard,
-		routes:  map[string]*core.Route{},
-		public:  map[string]bool{},
-		onError: cfg.ErrorHandler,
-		recheck: cfg.StreamRecheck,
-	}
+	i := &Interceptor{methods: methods, onError: cfg.ErrorHandler, recheck: cfg.StreamRecheck}
 	if i.onError == nil {
 		i.onError = DefaultErrorHandler
 	}
-	i.def = guard.Route(routeOptions(cfg.Options, nil)...)
-	for _, m := range cfg.Public {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Public: %w", err)
-		}
-		i.public[m] = true
-	}
-	per := map[string][]core.Option{}
-	for m, opts := range cfg.Methods {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Methods: %w", err)
-		}
-		per[m] = append(per[m], opts...)
-	}
-	for _, m := range cfg.Optional {
-		if err := checkName(m); err != nil {
-			return nil, fmt.Errorf("orygrpc: Config.Optional: %w", err)
-		}
-		per[m] = append(per[m], core.Optional())
-	}
-	for m, opts := range per {
-		if i.public[m] {
-			return nil, fmt.Errorf("orygrpc: method %q is both public and given a policy; list it in one place", m)
-		}
-		i.routes[m] = guard.Route(routeOptions(cfg.Options, opts)...)
-	}
 	return i, nil
-}
-
-// routeOptions is the policy of one method: the app's options, the
-// method's, and ForceAPI last so that no option turns it into a browser
-// route.
-func routeOptions(all, method []core.Option) []core.Option {
-	out := make([]core.Option, 0, len(all)+len(method)+1)
-	out = append(out, all...)
-	out = append(out, method...)
-	return append(out, core.ForceAPI())
-}
-
-// checkName accepts "/package.Service/Method".
-func checkName(m string) error {
-	svc, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
-	if !strings.HasPrefix(m, "/") || !ok || svc == "" || method == "" || strings.Contains(method, "/") {
-		return fmt.Errorf("%q is not a full method name such as /package.Service/Method", m)
-	}
-	return nil
 }
 
 // ServiceInfoProvider is what Validate reads the registered methods from;
@@ -139,26 +80,14 @@ type ServiceInfoProvider interface {
 // method under the default policy (and a misspelt public name would leave
 // it protected). Call it after registering every service and before Serve.
 func (i *Interceptor) Validate(srv ServiceInfoProvider) error {
-	known := map[string]bool{}
+	var served []string
 	for svc, info := range srv.GetServiceInfo() {
 		for _, m := range info.Methods {
-			known["/"+svc+"/"+m.Name] = true
+			served = append(served, "/"+svc+"/"+m.Name)
 		}
 	}
-	var unknown []string
-	for m := range i.public {
-		if !known[m] {
-			unknown = append(unknown, m)
-		}
-	}
-	for m := range i.routes {
-		if !known[m] {
-			unknown = append(unknown, m)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("orygrpc: the Config names methods the server does not serve: %s", strings.Join(unknown, ", "))
+	if err := i.methods.Validate(served); err != nil {
+		return fmt.Errorf("orygrpc: %w", err)
 	}
 	return nil
 }
@@ -169,25 +98,15 @@ func (i *Interceptor) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(i.Unary()), grpc.ChainStreamInterceptor(i.Stream())}
 }
 
-// route is the policy of method, or nil when it is public.
-func (i *Interceptor) route(method string) *core.Route {
-	if i.public[method] {
-		return nil
-	}
-	if rt, ok := i.routes[method]; ok {
-		return rt
-	}
-	return i.def
-}
-
 // Unary is the unary server interceptor.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		rt := i.route(info.FullMethod)
+		rt := i.methods.Route(info.FullMethod)
 		if rt == nil {
 			return handler(ctx, req)
 		}
 		r := request(ctx)
+		r.Params = core.MessageParams(req) // for Permit's object
 		d := rt.Authenticate(ctx, &r)
 		if !d.Allow {
 			return nil, i.deny(ctx, info.FullMethod, d.Denial)
@@ -203,7 +122,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // stream opens, and again every Config.StreamRecheck when set.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		rt := i.route(info.FullMethod)
+		rt := i.methods.Route(info.FullMethod)
 		if rt == nil {
 			return handler(srv, ss)
 		}
@@ -216,63 +135,20 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 		if md := headerMD(d); md != nil {
 			_ = ss.SetHeader(md)
 		}
-		gs := &guardedStream{ServerStream: ss}
+		dctx := core.ContextWithDecision(ctx, d)
 		if i.recheck <= 0 || d.Session == nil {
-			gs.ctx = core.ContextWithDecision(ctx, d)
-			return handler(srv, gs)
+			return handler(srv, &guardedStream{ServerStream: ss, ctx: dctx})
 		}
-		var cancel context.CancelCauseFunc
-		gs.ctx, cancel = context.WithCancelCause(core.ContextWithDecision(ctx, d))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			i.watch(gs, cancel, rt, &r, info.FullMethod)
-		}()
-		err := handler(srv, gs)
-		cancel(nil)
-		<-done
-		if end := gs.ended(); end != nil {
+		w := rt.WatchStream(dctx, &r, i.recheck, func(ctx context.Context, den *core.Denial) error {
+			return i.errorFor(ctx, info.FullMethod, den)
+		})
+		err := handler(srv, &guardedStream{ServerStream: ss, ctx: w.Context(), watch: w})
+		w.Stop()
+		if end := w.Ended(); end != nil {
 			return end
 		}
 		return err
 	}
-}
-
-// watch asks the guard every i.recheck until the stream ends or its session
-// is gone. Ory failing (unavailable, timeout, rate limit) does not end a
-// stream whose session was verified; the next tick asks again.
-func (i *Interceptor) watch(gs *guardedStream, cancel context.CancelCauseFunc, rt *core.Route, r *core.Request, method string) {
-	t := time.NewTicker(i.recheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-gs.ctx.Done():
-			return
-		case <-t.C:
-		}
-		d := rt.Authenticate(gs.ctx, r)
-		if gs.ctx.Err() != nil {
-			return
-		}
-		den := d.Denial
-		if d.Allow && d.Session != nil || den == nil || oryFailed(den) {
-			continue
-		}
-		end := i.onError(gs.ctx, method, den)
-		if end == nil {
-			end = Status(den).Err()
-		}
-		gs.end(end)
-		cancel(end)
-		return
-	}
-}
-
-// oryFailed reports a denial that says nothing about the session: Ory did
-// not answer.
-func oryFailed(err error) bool {
-	return errors.Is(err, core.ErrOryUnavailable) || errors.Is(err, core.ErrOryTimeout) ||
-		errors.Is(err, core.ErrRateLimited) || errors.Is(err, core.ErrBusy)
 }
 
 // deny is the error for a denial; the client's own cancellation wins.
@@ -280,34 +156,33 @@ func (i *Interceptor) deny(ctx context.Context, method string, d *core.Denial) e
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err()
 	}
+	return i.errorFor(ctx, method, d)
+}
+
+// errorFor is the app's error for a denial, or the standard one when the
+// ErrorHandler returns nil: it never lets a denied call through.
+func (i *Interceptor) errorFor(ctx context.Context, method string, d *core.Denial) error {
 	if err := i.onError(ctx, method, d); err != nil {
 		return err
 	}
-	return Status(d).Err() // an ErrorHandler never lets a denied call through
+	return Status(d).Err()
 }
 
 // guardedStream carries the decision in its context and, once a re-check
-// ended it, fails every send and receive with the ending status.
+// ended it (watch), fails every send and receive with the ending status.
 type guardedStream struct {
 	grpc.ServerStream
-	ctx context.Context
-
-	mu  sync.Mutex
-	err error
+	ctx   context.Context
+	watch *core.StreamWatch // nil without a re-check
 }
 
 func (s *guardedStream) Context() context.Context { return s.ctx }
 
-func (s *guardedStream) end(err error) {
-	s.mu.Lock()
-	s.err = err
-	s.mu.Unlock()
-}
-
 func (s *guardedStream) ended() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
+	if s.watch == nil {
+		return nil
+	}
+	return s.watch.Ended()
 }
 
 func (s *guardedStream) SendMsg(m any) error {
@@ -360,6 +235,17 @@ func headerMD(d core.Decision) metadata.MD {
 		md[strings.ToLower(k)] = append([]string(nil), vs...)
 	}
 	return md
+}
+
+// Permit is core.Permit for a unary method whose object is in its request
+// message: object reads it from the message, of the generated type M (for
+// example func(m *docv1.GetRequest) string { return m.GetId() }). A
+// message of another type makes the empty object, which denies the call
+// (PermissionDenied), as does any stream: a stream is checked when it
+// opens, before its first message (give a stream a Permit with another
+// core.Object, or none). Give it to a method in Config.Methods.
+func Permit[M any](namespace, relation string, object func(msg M) string, opts ...core.PermitOption) core.Option {
+	return core.Permit(namespace, relation, core.MessageObject(object), opts...)
 }
 
 // Session returns the session the interceptor verified for the call whose

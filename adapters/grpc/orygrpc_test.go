@@ -2,7 +2,6 @@ package orygrpc_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	client "github.com/ory/client-go"
 	orygrpc "github.com/oryguard/oryguard/adapters/grpc"
 	"github.com/oryguard/oryguard/core"
 	"github.com/oryguard/oryguard/core/orytest"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -152,149 +149,6 @@ func withMD(kv ...string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), kv...)
 }
 
-func aal2Session() client.Session {
-	s := orytest.ActiveSession("s-aal2", "a@example.com")
-	aal := client.AUTHENTICATORASSURANCELEVEL_AAL2
-	s.AuthenticatorAssuranceLevel = &aal
-	return s
-}
-
-// TestDenials: every API-client answer of the guard, as a status code and
-// its details.
-func TestDenials(t *testing.T) {
-	stepUp := "/self-service/login/browser?aal=aal2"
-	cases := []struct {
-		name     string
-		method   string // default methodCheck
-		cfg      orygrpc.Config
-		coreCfg  core.Config
-		md       []string
-		setup    func(*orytest.Server)
-		code     codes.Code
-		reason   string
-		redirect string // substring of ErrorInfo's redirect_browser_to
-		retry    bool
-		seen     string // what the handler saw, when it ran
-	}{
-		{name: "no credential", code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
-		{name: "unknown token", md: []string{"x-session-token", "nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
-		{name: "unknown bearer", md: []string{"authorization", "Bearer nope"}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
-		{name: "token", md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "bearer", md: []string{"authorization", "Bearer tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "cookie", md: []string{"cookie", "ory_kratos_session=tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "cookie split over fields", md: []string{"cookie", "theme=dark", "cookie", "ory_kratos_session=tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "inactive session", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
-			s := orytest.ActiveSession("s1", "a@example.com")
-			f := false
-			s.Active = &f
-			o.Session("tok", s)
-		}, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession},
-		{name: "Ory asks for aal2", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
-			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: orytest.AAL2Required(o.URL + stepUp)})
-		}, code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
-		{name: "RequireAAL2 on aal1", cfg: orygrpc.Config{Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
-		{name: "RequireAAL2 on aal2", cfg: orygrpc.Config{Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}},
-			md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) { o.Session("tok", aal2Session()) }, code: codes.OK, seen: "s-aal2"},
-		{name: "MaxAuthAge passed", cfg: orygrpc.Config{Options: []core.Option{core.MaxAuthAge(time.Second)}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonRefreshRequired, redirect: "refresh=true"},
-		{name: "Ory refuses the session", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
-			o.Reply("tok", orytest.Reply{Status: http.StatusForbidden, Body: []byte(`{"error":{"code":403,"status":"Forbidden"}}`)})
-		}, code: codes.PermissionDenied, reason: orygrpc.ReasonForbidden},
-		{name: "app check fails", cfg: orygrpc.Config{Options: []core.Option{core.Check(func(context.Context, *client.Session) error {
-			return errors.New("secret-reason")
-		})}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonForbidden},
-		{name: "rate limited", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
-			o.ReplyAll(&orytest.Reply{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"7"}}})
-		}, code: codes.ResourceExhausted, reason: orygrpc.ReasonRateLimited, retry: true},
-		{name: "Ory fails", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) {
-			o.ReplyAll(&orytest.Reply{Status: http.StatusInternalServerError, Body: []byte(`{}`)})
-		}, code: codes.Unavailable, reason: orygrpc.ReasonOryUnavailable},
-		{name: "Ory down", md: []string{"x-session-token", "tok"}, setup: func(o *orytest.Server) { o.Close() },
-			code: codes.Unavailable, reason: orygrpc.ReasonOryUnavailable},
-		{name: "Ory too slow", coreCfg: core.Config{Timeout: 50 * time.Millisecond}, md: []string{"x-session-token", "tok"},
-			setup: func(o *orytest.Server) { o.ReplyAll(&orytest.Reply{Hang: true}) }, code: codes.DeadlineExceeded, reason: orygrpc.ReasonOryTimeout},
-		{name: "unlisted method is protected", method: methodList, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
-		{name: "public method", method: methodList, cfg: orygrpc.Config{Public: []string{methodList}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
-		{name: "optional method without session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, code: codes.OK, seen: "anonymous: " + core.ErrNoSession.Error()},
-		{name: "optional method with session", cfg: orygrpc.Config{Optional: []string{methodCheck}}, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "stream without session", method: methodWatch, code: codes.Unauthenticated, reason: orygrpc.ReasonNoSession, redirect: "/self-service/login/browser"},
-		{name: "stream with session", method: methodWatch, md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.OK, seen: "s1"},
-		{name: "stream needing aal2", method: methodWatch, cfg: orygrpc.Config{Methods: map[string][]core.Option{methodWatch: {core.RequireAAL2()}}},
-			md: []string{"x-session-token", "tok"}, setup: active("tok"), code: codes.PermissionDenied, reason: orygrpc.ReasonAAL2Required, redirect: "aal=aal2"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := start(t, tc.coreCfg, tc.cfg)
-			if tc.setup != nil {
-				tc.setup(e.ory)
-			}
-			ctx, cancel := context.WithTimeout(withMD(tc.md...), 5*time.Second)
-			defer cancel()
-			err := call(ctx, e.health, tc.method)
-			st := status.Convert(err)
-			if st.Code() != tc.code {
-				t.Fatalf("code = %v (%v), want %v", st.Code(), err, tc.code)
-			}
-			if tc.code == codes.OK {
-				if got := e.svc.last(); got != tc.seen {
-					t.Errorf("handler saw %q, want %q", got, tc.seen)
-				}
-				return
-			}
-			if len(e.svc.seen) != 0 {
-				t.Errorf("handler ran for a denied call: %v", e.svc.seen)
-			}
-			if strings.Contains(st.Message(), "secret-reason") {
-				t.Errorf("status leaks the app's check error: %q", st.Message())
-			}
-			var info *errdetails.ErrorInfo
-			var retry *errdetails.RetryInfo
-			for _, d := range st.Details() {
-				switch d := d.(type) {
-				case *errdetails.ErrorInfo:
-					info = d
-				case *errdetails.RetryInfo:
-					retry = d
-				}
-			}
-			if info == nil || info.GetReason() != tc.reason || info.GetDomain() != orygrpc.Domain {
-				t.Fatalf("ErrorInfo = %v, want reason %s domain %s", info, tc.reason, orygrpc.Domain)
-			}
-			loc := info.GetMetadata()[orygrpc.MetadataRedirect]
-			if tc.redirect == "" && loc != "" || !strings.Contains(loc, tc.redirect) {
-				t.Errorf("redirect_browser_to = %q, want it to contain %q", loc, tc.redirect)
-			}
-			if tc.retry != (retry != nil) || retry != nil && retry.GetRetryDelay().AsDuration() < time.Second {
-				t.Errorf("RetryInfo = %v, want one: %v", retry, tc.retry)
-			}
-		})
-	}
-}
-
-func active(tok string) func(*orytest.Server) {
-	return func(o *orytest.Server) { o.Session(tok, orytest.ActiveSession("s1", "a@example.com")) }
-}
-
-// call makes one call of method and, for a stream, reads its first message.
-func call(ctx context.Context, h healthgrpc.HealthClient, method string) error {
-	switch method {
-	case methodList:
-		_, err := h.List(ctx, &healthgrpc.HealthListRequest{})
-		return err
-	case methodWatch:
-		stream, err := h.Watch(ctx, &healthgrpc.HealthCheckRequest{})
-		if err != nil {
-			return err
-		}
-		_, err = stream.Recv()
-		return err
-	default:
-		_, err := h.Check(ctx, &healthgrpc.HealthCheckRequest{})
-		return err
-	}
-}
-
 // TestOnlyCredentialReachesOry: what the guard sends to Ory is Ory's
 // credential alone, whatever else the call carries.
 func TestOnlyCredentialReachesOry(t *testing.T) {
@@ -372,52 +226,37 @@ func TestHostileCredentials(t *testing.T) {
 	}
 }
 
-// TestConfigErrors: a name that is not a method, or one the server does
-// not serve, is an error, never a silently unprotected method.
+// TestConfigErrors: New rejects what core.NewMethodPolicy rejects (its
+// own test covers every case), and Validate reads the methods the server
+// registered, so a name it does not serve is an error, never a silently
+// unprotected method.
 func TestConfigErrors(t *testing.T) {
 	guard, err := core.New(core.Config{OryURL: "http://ory.invalid"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name    string
-		cfg     orygrpc.Config
-		newErr  bool
-		badName string // Validate's error names it
-	}{
-		{name: "not a method name", cfg: orygrpc.Config{Public: []string{"grpc.health.v1.Health/Check"}}, newErr: true},
-		{name: "service only", cfg: orygrpc.Config{Methods: map[string][]core.Option{"/grpc.health.v1.Health": nil}}, newErr: true},
-		{name: "public and optional", cfg: orygrpc.Config{Public: []string{methodCheck}, Optional: []string{methodCheck}}, newErr: true},
-		{name: "misspelt public", cfg: orygrpc.Config{Public: []string{"/grpc.health.v1.Health/check"}}, badName: "/grpc.health.v1.Health/check"},
-		{name: "misspelt method policy", cfg: orygrpc.Config{Methods: map[string][]core.Option{"/grpc.health.v1.Healthz/Check": {core.RequireAAL2()}}}, badName: "/grpc.health.v1.Healthz/Check"},
-		{name: "misspelt optional", cfg: orygrpc.Config{Optional: []string{"/grpc.health.v1.Health/Wach"}}, badName: "/grpc.health.v1.Health/Wach"},
-		{name: "all known", cfg: orygrpc.Config{Public: []string{methodList}, Optional: []string{methodWatch}, Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ic, err := orygrpc.New(guard, tc.cfg)
-			if tc.newErr {
-				if err == nil {
-					t.Fatal("New accepted the config")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := grpc.NewServer()
-			healthgrpc.RegisterHealthServer(srv, &healthSvc{})
-			err = ic.Validate(srv)
-			switch {
-			case tc.badName == "" && err != nil:
-				t.Fatalf("Validate: %v", err)
-			case tc.badName != "" && (err == nil || !strings.Contains(err.Error(), tc.badName)):
-				t.Fatalf("Validate = %v, want an error naming %s", err, tc.badName)
-			}
-		})
+	if _, err := orygrpc.New(guard, orygrpc.Config{Public: []string{"grpc.health.v1.Health/Check"}}); err == nil || !strings.HasPrefix(err.Error(), "orygrpc: ") {
+		t.Errorf("New with a name that is not a method: %v", err)
 	}
 	if _, err := orygrpc.New(nil, orygrpc.Config{}); err == nil {
 		t.Error("New accepted a nil guard")
+	}
+	srv := grpc.NewServer()
+	healthgrpc.RegisterHealthServer(srv, &healthSvc{})
+	served, err := orygrpc.New(guard, orygrpc.Config{Public: []string{methodList}, Optional: []string{methodWatch},
+		Methods: map[string][]core.Option{methodCheck: {core.RequireAAL2()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := served.Validate(srv); err != nil {
+		t.Errorf("Validate with served names: %v", err)
+	}
+	misspelt, err := orygrpc.New(guard, orygrpc.Config{Methods: map[string][]core.Option{"/grpc.health.v1.Healthz/Check": {core.RequireAAL2()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := misspelt.Validate(srv); err == nil || !strings.Contains(err.Error(), "/grpc.health.v1.Healthz/Check") {
+		t.Errorf("Validate = %v, want an error naming the misspelt method", err)
 	}
 }
 
@@ -520,71 +359,5 @@ func TestStreamRecheckSurvivesOryFailure(t *testing.T) {
 	}
 	if e.ory.Calls() < 3 {
 		t.Errorf("%d whoami calls, want the re-checks to have asked", e.ory.Calls())
-	}
-}
-
-// TestSetCookiePassedOn: a Set-Cookie Ory sends with whoami reaches the
-// client as response metadata (for gRPC-Web proxies).
-func TestSetCookiePassedOn(t *testing.T) {
-	e := start(t, core.Config{}, orygrpc.Config{})
-	s := orytest.ActiveSession("s1", "a@example.com")
-	e.ory.Session("tok", s)
-	rep := orytest.Reply{Header: http.Header{"Set-Cookie": {"ory_kratos_session=new; Path=/; HttpOnly"}}}
-	rep.Body = mustJSON(t, s)
-	e.ory.Reply("tok", rep)
-	var hdr metadata.MD
-	if _, err := e.health.Check(withMD("cookie", "ory_kratos_session=tok"), &healthgrpc.HealthCheckRequest{}, grpc.Header(&hdr)); err != nil {
-		t.Fatal(err)
-	}
-	if got := hdr.Get("set-cookie"); len(got) != 1 || !strings.HasPrefix(got[0], "ory_kratos_session=new") {
-		t.Errorf("set-cookie metadata = %q", got)
-	}
-}
-
-// TestErrorHandler: the app chooses its own status.
-func TestErrorHandler(t *testing.T) {
-	e := start(t, core.Config{}, orygrpc.Config{ErrorHandler: func(_ context.Context, method string, err error) error {
-		if errors.Is(err, core.ErrNoSession) {
-			return status.Error(codes.NotFound, "no such thing: "+method)
-		}
-		return orygrpc.DefaultErrorHandler(context.Background(), method, err)
-	}})
-	_, err := e.health.Check(context.Background(), &healthgrpc.HealthCheckRequest{})
-	if st := status.Convert(err); st.Code() != codes.NotFound || st.Message() != "no such thing: "+methodCheck {
-		t.Fatalf("got %v", err)
-	}
-}
-
-// TestErrorHandlerNilDenies: an ErrorHandler that returns nil does not let
-// a denied call through.
-func TestErrorHandlerNilDenies(t *testing.T) {
-	e := start(t, core.Config{}, orygrpc.Config{ErrorHandler: func(context.Context, string, error) error { return nil }})
-	_, err := e.health.Check(context.Background(), &healthgrpc.HealthCheckRequest{})
-	if status.Code(err) != codes.Unauthenticated || len(e.svc.seen) != 0 {
-		t.Fatalf("got %v, handler saw %v; want Unauthenticated and no handler", err, e.svc.seen)
-	}
-}
-
-// TestStatus: every sentinel maps to its code, and other errors to Internal.
-func TestStatus(t *testing.T) {
-	cases := []struct {
-		err  error
-		code codes.Code
-	}{
-		{&core.Denial{Reason: core.ErrNoSession}, codes.Unauthenticated},
-		{&core.Denial{Reason: core.ErrAAL2Required}, codes.PermissionDenied},
-		{&core.Denial{Reason: core.ErrRefreshRequired}, codes.PermissionDenied},
-		{&core.Denial{Reason: core.ErrForbidden}, codes.PermissionDenied},
-		{&core.Denial{Reason: core.ErrRateLimited, RetryAfter: 3}, codes.ResourceExhausted},
-		{&core.Denial{Reason: core.ErrOryUnavailable}, codes.Unavailable},
-		{&core.Denial{Reason: core.ErrOryTimeout}, codes.DeadlineExceeded},
-		{&core.Denial{Reason: core.ErrBusy, RetryAfter: 1}, codes.Unavailable},
-		{errors.New("boom"), codes.Internal},
-		{nil, codes.Internal},
-	}
-	for _, tc := range cases {
-		if got := orygrpc.Status(tc.err).Code(); got != tc.code {
-			t.Errorf("Status(%v) = %v, want %v", tc.err, got, tc.code)
-		}
 	}
 }

@@ -232,7 +232,7 @@ func connectClient(url, token string, h2 bool) *grpchealth.Client {
 // errorInfo is the oryguard ErrorInfo among a status's details.
 func errorInfo(details []any) *errdetails.ErrorInfo {
 	for _, d := range details {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == orygrpc.Domain {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == core.RPCErrorDomain {
 			return info
 		}
 	}
@@ -343,8 +343,8 @@ func TestRPCWithKratos(t *testing.T) {
 		_, err := grpcClient.List(tokenCtx, &healthgrpc.HealthListRequest{})
 		st := status.Convert(err)
 		info := errorInfo(st.Details())
-		if st.Code() != codes.PermissionDenied || info.GetReason() != orygrpc.ReasonAAL2Required ||
-			!strings.Contains(info.GetMetadata()[orygrpc.MetadataRedirect], "aal=aal2") {
+		if st.Code() != codes.PermissionDenied || info.GetReason() != string(core.ReasonAAL2Required) ||
+			!strings.Contains(info.GetMetadata()[core.RPCMetadataRedirect], "aal=aal2") {
 			t.Fatalf("aal1 session on an aal2 method: %v, ErrorInfo %v", err, info)
 		}
 	})
@@ -352,8 +352,8 @@ func TestRPCWithKratos(t *testing.T) {
 		t.Run(fmt.Sprintf("step-up/connect h2c=%v", h2), func(t *testing.T) {
 			_, err := connectClient(stepUpURL, sess.Token, h2).Check(ctx, &grpchealth.CheckRequest{})
 			info := connectErrorInfo(err)
-			if connect.CodeOf(err) != connect.CodePermissionDenied || info.GetReason() != oryconnect.ReasonAAL2Required ||
-				!strings.Contains(info.GetMetadata()[oryconnect.MetadataRedirect], "aal=aal2") {
+			if connect.CodeOf(err) != connect.CodePermissionDenied || info.GetReason() != string(core.ReasonAAL2Required) ||
+				!strings.Contains(info.GetMetadata()[core.RPCMetadataRedirect], "aal=aal2") {
 				t.Fatalf("aal1 session on an aal2 procedure: %v, ErrorInfo %v", err, info)
 			}
 		})
