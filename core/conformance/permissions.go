@@ -506,7 +506,7 @@ func runParamEncodings(t *testing.T, targets []ParamTarget) {
 				srv := tg.ProtectedParam(guard, []core.Option{viewDoc()}, probe)
 				for _, enc := range paramEncodings {
 					keto.Reset()
-					r := httptest.NewRequest(http.MethodGet, "/docs/"+enc.segment, nil)
+					r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/docs/"+enc.segment, nil)
 					r.Header.Set("X-Session-Token", "enc-token")
 					status, err := statusOf(srv(r))
 					if err != nil {
@@ -551,7 +551,7 @@ func runGlobalMount(t *testing.T, targets []ParamTarget) {
 				keto.Reset()
 				probe := &Probe{}
 				srv, sees := tg.ProtectedGlobal(guard, []core.Option{viewDoc()}, probe)
-				r := httptest.NewRequest(http.MethodGet, "/docs/doc-global", nil)
+				r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/docs/doc-global", nil)
 				r.Header.Set("X-Session-Token", "global-token")
 				status, err := statusOf(srv(r))
 				if err != nil {
