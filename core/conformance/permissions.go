@@ -308,6 +308,16 @@ func permissionCases() []tableCase {
 			},
 		},
 
+		{
+			Name:    "permit/object not valid UTF-8 after decoding: 403 without asking Keto",
+			Options: []core.Option{viewDoc()},
+			Setup:   grant("p-utf8"),
+			Request: get("/docs/a%FFb", token("p-utf8")),
+			Want: func(e *caseEnv) Outcome {
+				return apiError(403, "", reasonPermDenied, "").with(whoamiToken(e.Cred("p-utf8")))
+			},
+		},
+
 		// --- Keto failing: never an allow, never a login ----------------------
 		{
 			Name:    "permit/Keto 500: 502, API",
