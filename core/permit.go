@@ -175,11 +175,15 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 		k.cache.remember(s.Id, subject, rt.g.sidHash)
 	}
 	var ts []tuple // allocated only when Keto is to be asked
+	// The app's Object functions get a copy: a request handed to a function
+	// value escapes to the heap, and r is the adapter's, on every request's
+	// path, so only routes with Permit pay for the copy.
+	rc := *r
 	for i := range rt.p.permits {
 		p := &rt.p.permits[i]
 		object := ""
 		if p.object != nil {
-			object = p.object(r)
+			object = p.object(&rc)
 		}
 		if object == "" || !utf8.ValidString(object) {
 			// Denied without asking Keto: an object that is not UTF-8
