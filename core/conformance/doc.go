@@ -53,6 +53,23 @@
 // (adapters/*/conformance_test.go) are about a hundred lines each; copy
 // one.
 //
+// # RPC adapters
+//
+// A gRPC or Connect adapter proves itself with RunRPC and an RPCTarget
+// instead: the API-client rows of the same table, translated to status
+// codes (no session: Unauthenticated; forbidden, a failed Check or a
+// permission denied: PermissionDenied, with an ErrorInfo naming AAL2 or
+// refresh where that is the reason; a 429: ResourceExhausted with retry
+// info; Ory or Keto down: Unavailable; a timeout: DeadlineExceeded), on a
+// unary and a streaming method, with the cache off and on. Browser-only
+// rows (303s) do not apply; TestRPCTableCoversHTTPTable fails when an HTTP
+// row is neither mirrored nor listed as not applicable. A target whose
+// transport can carry raw bytes implements RPCRawTarget for the hostile
+// credential rows; one whose client refuses to send them implements
+// RPCDirectTarget, and the rows run in process through the interceptor.
+// The targets of adapters/grpc and adapters/connect (orygrpctest,
+// oryconnecttest) are the models.
+//
 // # What Run checks
 //
 // Run serves every row of the table through the targets against one fake
