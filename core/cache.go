@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -21,7 +22,15 @@ type entry struct {
 	session *client.Session
 	fresh   int64      // unix ns: served without asking Ory until then
 	evict   int64      // unix ns: kept (for stale-if-error) until then
+	refresh int64      // unix ns: a use from then on refreshes it ahead (cache_refresh.go); MaxInt64: never
 	sid     sessionKey // keyed hash of session.Id (Guard.sidHash); zero in a tombstone
+
+	// cookie is the Set-Cookie a refresh brought (Kratos extending the
+	// session cookie), handed to the first request served this entry:
+	// handed tells whether it was.
+	cookie     map[string][]string
+	handed     atomic.Bool
+	refreshing atomic.Bool // a refresh of this entry started
 }
 
 // initCache builds the session cache CacheConfig describes: none when it
@@ -70,6 +79,7 @@ func (g *Guard) initCache(cc CacheConfig) error {
 		return fmt.Errorf("oryguard: create session cache: %w", err)
 	}
 	g.cache = c
+	g.initRefresh(cc)
 	return nil
 }
 
@@ -83,8 +93,15 @@ func (g *Guard) session(ctx context.Context, c *credential, at time.Time) result
 	if g.cache != nil {
 		if e, ok := g.cache.GetIfPresent(key); ok {
 			if now < e.fresh {
+				res := result{kind: reasonSession, session: e.session, cached: true}
+				if now >= e.refresh {
+					g.refreshAhead(key, e, c, now) // never waits
+				}
+				if e.cookie != nil && e.handed.CompareAndSwap(false, true) {
+					res.header = e.cookie // a refresh's Set-Cookie, once
+				}
 				g.observeCache(ctx, e, true)
-				return result{kind: reasonSession, session: e.session, cached: true}
+				return res
 			}
 			cached = e
 		}

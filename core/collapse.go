@@ -10,6 +10,7 @@ type flight struct {
 	done      chan struct{} // closed when res is set
 	res       result
 	discarded bool // set by forget (under flightsMu): the answer is not cached
+	refresh   bool // a refresh ahead (cache_refresh.go), not a request's lookup
 }
 
 // collapse shares one whoami call between concurrent callers with the same
@@ -44,14 +45,18 @@ func (g *Guard) collapse(ctx context.Context, key sessionKey, c *credential) res
 
 // lead makes the shared call and hands its result to the waiters.
 func (g *Guard) lead(ctx context.Context, key sessionKey, c *credential, f *flight) result {
-	defer func() {
-		g.flightsMu.Lock()
-		if g.flights[key] == f { // forget may have replaced it
-			delete(g.flights, key)
-		}
-		g.flightsMu.Unlock()
-		close(f.done)
-	}()
+	defer g.land(key, f)
 	f.res = g.fetch(ctx, key, c, f)
 	return f.res
+}
+
+// land ends flight f, whose result is set: later requests no longer join
+// it, and its waiters get the result.
+func (g *Guard) land(key sessionKey, f *flight) {
+	g.flightsMu.Lock()
+	if g.flights[key] == f { // forget may have replaced it
+		delete(g.flights, key)
+	}
+	g.flightsMu.Unlock()
+	close(f.done)
 }

@@ -188,6 +188,14 @@ type CacheConfig struct {
 	// A tier that is down or slow only costs whoami calls: it is never a
 	// reason to deny or to allow.
 	Shared SharedCache
+
+	// NoRefreshAhead turns refresh ahead off. Refresh ahead is on whenever
+	// the cache is on: a session used late in its cache entry's lifetime is
+	// served from the cache while the guard asks Ory again in the
+	// background, so an active user never waits for whoami at an entry's
+	// expiry. True turns it off: the first request after an entry expires
+	// then waits for a whole whoami round trip, as without refresh ahead.
+	NoRefreshAhead bool
 }
 
 // baseURL checks that raw is an absolute http(s) URL with a host and returns

@@ -43,6 +43,8 @@ type Guard struct {
 	stale     time.Duration
 	followOry bool // Cache.TTL zero: cache only what Ory-Session-Cache-For allows
 
+	ahead *refresher // refresh ahead (cache_refresh.go); nil when off
+
 	keyers    sync.Pool  // *keyer
 	sidSecret []byte     // keys session IDs (sidHash); the key secret keyers use
 	forgot    *forgotten // session index and tombstones; nil when the cache is off
@@ -128,13 +130,15 @@ func New(cfg Config) (*Guard, error) {
 	return g, nil
 }
 
-// Close stops the guard listening to its shared tier (CacheConfig.Shared),
-// so that a guard rebuilt on a config reload, or built per tenant, leaves
-// nothing behind. It is safe to call more than once and from several
-// goroutines, and returns nil. A closed guard no longer hears other
-// instances' logouts: stop serving requests with it. Without a shared tier
-// Close does nothing.
+// Close stops the guard's background work, so that a guard rebuilt on a
+// config reload, or built per tenant, leaves nothing behind: it cancels
+// the refreshes ahead in flight and waits for them (none starts after), and
+// stops listening to the shared tier (CacheConfig.Shared). It is safe to
+// call more than once and from several goroutines, and returns nil. A
+// closed guard no longer refreshes sessions ahead nor hears other
+// instances' logouts: stop serving requests with it.
 func (g *Guard) Close() error {
+	g.closeRefresh()
 	if g.shared == nil || g.shared.sub == nil {
 		return nil
 	}

@@ -161,6 +161,10 @@ func (r CacheResult) String() string {
 type WhoamiRequest struct {
 	Method string // GET
 	URL    string // {ory}/sessions/whoami
+	// Refresh is set on a refresh ahead: a background call, made for no
+	// request, that keeps an active session's cache entry fresh
+	// (CacheConfig.NoRefreshAhead). ctx is then not a request's.
+	Refresh bool
 }
 
 // WhoamiResult is how a whoami call ended, as a metric label.
@@ -205,6 +209,9 @@ type WhoamiCall struct {
 	// are identifiers, not credentials; record them only if the app opts
 	// in.
 	SessionID, IdentityID string
+	// Refresh is set when the call was a refresh ahead (see
+	// WhoamiRequest.Refresh).
+	Refresh bool
 }
 
 // hook is the guard's Observer and what it hands it, computed once.
@@ -251,21 +258,23 @@ func (g *Guard) observeRefused(ctx context.Context) {
 	}
 }
 
-func (g *Guard) whoamiStart(ctx context.Context) context.Context {
+func (g *Guard) whoamiStart(ctx context.Context, refresh bool) context.Context {
 	if o := g.obs.o; o != nil {
-		return o.WhoamiStart(ctx, g.obs.whoami)
+		w := g.obs.whoami
+		w.Refresh = refresh
+		return o.WhoamiStart(ctx, w)
 	}
 	return ctx
 }
 
 // whoamiDone reports how a whoami call went; caller is the context of the
 // request that made it.
-func (g *Guard) whoamiDone(ctx, caller context.Context, res *result, resp *http.Response, start time.Time) {
+func (g *Guard) whoamiDone(ctx, caller context.Context, res *result, resp *http.Response, start time.Time, refresh bool) {
 	o := g.obs.o
 	if o == nil {
 		return
 	}
-	w := WhoamiCall{Duration: time.Since(start)}
+	w := WhoamiCall{Duration: time.Since(start), Refresh: refresh}
 	if resp != nil {
 		w.Status = resp.StatusCode
 	}

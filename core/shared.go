@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,7 +206,7 @@ func (g *Guard) fetch(ctx context.Context, key sessionKey, c *credential, f *fli
 		return g.lookup(ctx, key, c, f)
 	}
 	if ctx.Value(skipSharedKey{}) == nil && !g.buried(key) {
-		if res, ok := g.fromShared(ctx, key, c, f); ok {
+		if res, ok := g.fromShared(ctx, key, c, f, math.MinInt64); ok {
 			return res
 		}
 	}
@@ -239,8 +240,9 @@ func (g *Guard) backoffWait(now int64) int {
 const sharedVersion = 1
 
 // fromShared reads the shared tier. Anything but a well-formed, fresh,
-// usable session is a miss.
-func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f *flight) (result, bool) {
+// usable session, fresh until later than after (unix ns), is a miss: a
+// refresh adopts only an answer fresher than the entry it refreshes.
+func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f *flight, after int64) (result, bool) {
 	v, err := g.shared.c.Get(context.WithoutCancel(ctx), g.sharedKeys(key, c))
 	if err != nil || v == nil {
 		return result{}, false // the tier logs its own state changes
@@ -251,11 +253,11 @@ func (g *Guard) fromShared(ctx context.Context, key sessionKey, c *credential, f
 		return result{}, false
 	}
 	now := g.now()
-	if now.UnixNano() >= fresh || !usable(s, now) || g.forgot.isDead(g.sidHash(s.Id), now.UnixNano()) {
+	if now.UnixNano() >= fresh || fresh <= after || !usable(s, now) || g.forgot.isDead(g.sidHash(s.Id), now.UnixNano()) {
 		return result{}, false // a forgotten session: written before it was forgotten
 	}
 	exp := unixNano(*s.ExpiresAt)
-	g.store(f, key, &entry{session: s, fresh: fresh, evict: min(fresh+int64(g.stale), exp)})
+	g.store(f, key, g.newEntry(s, now.UnixNano(), fresh, min(fresh+int64(g.stale), exp)))
 	return result{kind: reasonSession, session: s, cached: true}, true // a copy: recheck may ask Ory
 }
 

@@ -26,7 +26,8 @@ type result struct {
 	cached     bool                // a fresh cache hit: Ory was not asked
 }
 
-// lookup asks Ory's whoami once, for flight f, and caches a usable session.
+// lookup asks Ory's whoami once, for flight f, and caches a usable
+// session, within the limit of concurrent lookups.
 func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *flight) result {
 	if g.sem != nil {
 		select {
@@ -38,8 +39,14 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 			return result{kind: reasonBusy}
 		}
 	}
+	return g.ask(ctx, key, c, f)
+}
+
+// ask is lookup once it holds a lookup slot (a refresh takes its own, see
+// startRefresh).
+func (g *Guard) ask(ctx context.Context, key sessionKey, c *credential, f *flight) result {
 	caller := ctx
-	ctx = g.whoamiStart(ctx)
+	ctx = g.whoamiStart(ctx, f.refresh)
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	req := g.api.FrontendAPI.ToSession(ctx)
@@ -61,7 +68,7 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	case reasons[res.kind].oryAnswered:
 		g.backoff.Answered(sent.UnixNano(), now)
 	}
-	g.whoamiDone(ctx, caller, &res, resp, start)
+	g.whoamiDone(ctx, caller, &res, resp, start, f.refresh)
 	if res.kind != reasonSession && caller.Err() != nil {
 		// The caller left; Ory's answer (likely an aborted call) says
 		// nothing about the session or about Ory's health.
@@ -82,7 +89,14 @@ func (g *Guard) lookup(ctx context.Context, key sessionKey, c *credential, f *fl
 	}
 	if res.kind == reasonSession && g.cache != nil {
 		fresh, evict := g.lifetime(resp.Header, sent, unixNano(*s.ExpiresAt))
-		if g.store(f, key, &entry{session: s, fresh: fresh, evict: evict}) {
+		e := g.newEntry(s, sent.UnixNano(), fresh, evict)
+		if f.refresh {
+			e.cookie = res.header // for the credential's next request: this one's was served already
+		}
+		if g.store(f, key, e) {
+			if f.refresh {
+				res.header = nil // handed on by the entry, once
+			}
 			g.share(ctx, key, s, fresh)
 		}
 	}
@@ -213,6 +227,12 @@ func limitBodies(c *http.Client) *http.Client {
 type limitTransport struct{ next http.RoundTripper }
 
 func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if reasking(r.Context()) {
+		// A deliberate re-ask (reask): Ory Network's edge answers fresh.
+		// Nothing of the incoming request is involved.
+		r = r.Clone(r.Context()) // a RoundTripper must not modify its request
+		r.Header.Set("Cache-Control", "max-age=0")
+	}
 	resp, err := t.next.RoundTrip(r)
 	if err == nil && resp.Body != nil {
 		resp.Body = &limitedBody{rc: resp.Body, left: maxBody}

@@ -53,6 +53,9 @@ type Recorded struct {
 	Cookie        string
 	SessionToken  string
 	Authorization string
+	// CacheControl is the request's Cache-Control header: oryguard sends
+	// max-age=0 when it asks about a session again on purpose.
+	CacheControl string
 }
 
 // Server is a fake Ory public API. The zero value is not usable; call
@@ -146,6 +149,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Cookie:        strings.Join(r.Header.Values("Cookie"), "; "),
 		SessionToken:  r.Header.Get("X-Session-Token"),
 		Authorization: r.Header.Get("Authorization"),
+		CacheControl:  r.Header.Get("Cache-Control"),
 	})
 	reply, found := Reply{}, false
 	if s.fallback != nil {
