@@ -8,6 +8,7 @@
 //	                                    # and benchstat's table of BenchmarkHit old vs new
 //	go run ./cmd/bench -only adapters -frameworks fiberv3,echov5 -load-rounds 31
 //	                                    # section 2 alone, two adapters, more rounds
+//	go run ./cmd/bench -only users      # section 7: Oathkeeper (make oathkeeper) and the active user
 //
 // Every comparison interleaves its variants (A, B, A, B, ...) and compares
 // medians, so read the ratios first: absolute figures move with whatever
