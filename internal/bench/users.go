@@ -117,7 +117,8 @@ func userRows(d time.Duration, on, off userRun) []Row {
 		{sectionUsers, fmt.Sprintf("active user: clicks that waited (> %v), refresh ahead on vs off", userWaited),
 			fmt.Sprintf("on %d of %d; off %d of %d", wOn, len(on.lat), wOff, len(off.lat)), "on: 0", check(wOn == 0 && len(on.lat) > 0)},
 		{sectionUsers, "active user: whoami calls per active session per minute, refresh ahead on vs off (counted at the fault proxy, the first lookup included)",
-			fmt.Sprintf("on %.0f, off %.0f (%d vs %d calls in %v)", perMin(on), perMin(off), on.whoami, off.whoami, on.elapsed.Round(100*time.Millisecond)),
+			fmt.Sprintf("on %.0f, off %.0f (on/off %.2f; %d vs %d calls in %v)", perMin(on), perMin(off), perMin(on)/max(perMin(off), 1e-9),
+				on.whoami, off.whoami, on.elapsed.Round(100*time.Millisecond)),
 			fmt.Sprintf("on <= %.0f (one per 3/4 TTL, +10%%)", maxPerMin), check(on.whoami > 0 && perMin(on) <= maxPerMin)},
 	}
 }
