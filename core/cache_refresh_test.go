@@ -3,11 +3,14 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	client "github.com/ory/client-go"
 	"github.com/oryguard/oryguard/core/orytest"
@@ -70,9 +73,10 @@ func (r *refreshRig) settle() {
 // cacheControls lists the Cache-Control header of every whoami call.
 func (r *refreshRig) cacheControls() []string {
 	var out []string
-	for _, rec := range r.ory.Requests() {
+	headers := r.ory.Headers()
+	for i, rec := range r.ory.Requests() {
 		if rec.Path == "/sessions/whoami" {
-			out = append(out, rec.CacheControl)
+			out = append(out, headers[i].Get("Cache-Control"))
 		}
 	}
 	return out
@@ -172,6 +176,7 @@ func TestRefreshAheadLearnsLikeALookup(t *testing.T) {
 			}
 			r.clock.advance(2 * time.Second) // still within the old entry's life (and past the 429's Retry-After)
 			d := r.use("tok")
+			r.settle()
 			if d.Allow != tc.kept {
 				t.Fatalf("allow=%v (%d) after the refresh, want %v", d.Allow, d.Status, tc.kept)
 			}
@@ -505,6 +510,18 @@ func TestReasksCarryMaxAgeZero(t *testing.T) {
 			if got := r.cacheControls(); !slices.Equal(got, tc.want) {
 				t.Fatalf("Cache-Control of the whoami calls: %q, want %q", got, tc.want)
 			}
+			// Besides Cache-Control, a re-ask carries what a first lookup
+			// does, and nothing else.
+			var names []string
+			for _, h := range r.ory.Headers() {
+				h.Del("Cache-Control")
+				n := slices.Sorted(maps.Keys(h))
+				if names == nil {
+					names = n
+				} else if !slices.Equal(n, names) {
+					t.Fatalf("whoami calls carry the headers %q and %q", names, n)
+				}
+			}
 		})
 	}
 }
@@ -573,6 +590,29 @@ func TestCloseStopsRefreshes(t *testing.T) {
 	r.g.flightsMu.Unlock()
 	if n != 0 {
 		t.Fatal("a refresh started after Close")
+	}
+}
+
+// TestDetachSharesNoMemory: the credential a refresh keeps does not change
+// when the request's memory is reused (fasthttp hands out strings that
+// alias its buffers).
+func TestDetachSharesNoMemory(t *testing.T) {
+	buf := []byte("tokenory_kratos_sessionc1ory_session_xc2c3c4c5")
+	alias := func(i, j int) string { return unsafe.String(&buf[i], j-i) }
+	c := credential{kind: credCookie}
+	c.add(cookiePair{alias(5, 23), alias(23, 25)})
+	c.add(cookiePair{alias(25, 38), alias(38, 40)})
+	for i := range 3 {
+		c.add(cookiePair{"extra" + string(rune('a'+i)), alias(40+2*i, 42+2*i)})
+	}
+	tok := credential{kind: credToken, token: alias(0, 5)}
+	want, wantTok := c.cookieHeader(), strings.Clone(tok.token)
+	d, dt := c.detach(), tok.detach()
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if got := d.cookieHeader(); got != want || dt.token != wantTok || d.n != 5 {
+		t.Fatalf("detached cookies %q, token %q after the request's memory was reused; want %q, %q", got, dt.token, want, wantTok)
 	}
 }
 

@@ -148,6 +148,24 @@ type Config struct {
 // revocation) keeps working in this process until its entry expires.
 // Logout through the guard and Guard.ForgetSession end it at once.
 //
+// Refresh ahead (on unless NoRefreshAhead): a session used in the last
+// quarter of its entry's lifetime is served from the cache at once while
+// the guard asks Ory again in the background, so an active user never
+// waits for whoami when an entry expires; an idle session's entry simply
+// expires. The refresh is one whoami call per credential (requests that
+// miss meanwhile wait for it rather than ask again), counted against
+// MaxConcurrentLookups and skipped when they are all in flight or while
+// Ory rate-limits; it asks the shared tier first and sends
+// Cache-Control: max-age=0 so that Ory Network's edge answers fresh. Its
+// answer counts as a lookup's: a session that is gone or refused loses its
+// entry at once, an Ory failure leaves the entry to expire (StaleIfError
+// applies as before), and a new entry has the same bounds as any
+// (expires_at, Ory-Session-Cache-For less Age, TTL), counted from the
+// refresh's question. So a revoked session is still denied within one
+// lifetime, and an active session costs at most 4/3 whoami calls per
+// lifetime instead of one. A Set-Cookie Ory sends with a refreshed answer
+// goes to the credential's next request. Guard.Close stops refreshes.
+//
 // Keys are a keyed hash of the credential (a pseudorandom function:
 // SHA-256 over a secret block and the length-prefixed credential; see
 // SharedCache) under a random per-process secret, or the fleet's with
@@ -166,8 +184,8 @@ type CacheConfig struct {
 	// Disabled turns the cache off: every request asks Ory (concurrent
 	// requests with the same credential still share one call), so a
 	// revocation in Ory takes effect at once, at the cost of one whoami
-	// call per request against Ory's rate limits. TTL, MaxEntries and
-	// StaleIfError are then ignored; Shared is an error.
+	// call per request against Ory's rate limits. TTL, MaxEntries,
+	// StaleIfError and NoRefreshAhead are then ignored; Shared is an error.
 	Disabled bool
 
 	// MaxEntries bounds the number of cached sessions. Zero means
@@ -190,11 +208,13 @@ type CacheConfig struct {
 	Shared SharedCache
 
 	// NoRefreshAhead turns refresh ahead off. Refresh ahead is on whenever
-	// the cache is on: a session used late in its cache entry's lifetime is
-	// served from the cache while the guard asks Ory again in the
-	// background, so an active user never waits for whoami at an entry's
-	// expiry. True turns it off: the first request after an entry expires
-	// then waits for a whole whoami round trip, as without refresh ahead.
+	// the cache is on: a session used in the last quarter of its cache
+	// entry's lifetime is served from the cache while the guard asks Ory
+	// again in the background, so an active user never waits for whoami at
+	// an entry's expiry (see CacheConfig). True turns it off: the first
+	// request after an entry expires then waits for a whole whoami round
+	// trip, and an active session costs one whoami per lifetime instead of
+	// up to 4/3.
 	NoRefreshAhead bool
 }
 

@@ -60,7 +60,10 @@
 // Concurrent requests that carry the same credential share one whoami call.
 // An opt-in session cache ([CacheConfig]) makes repeated requests nearly free;
 // see its documentation for the revocation trade-off, and
-// [Guard.ForgetSession] for sessions revoked through Ory's admin API.
+// [Guard.ForgetSession] for sessions revoked through Ory's admin API. With
+// the cache on, a session used late in its entry's life is refreshed in the
+// background (refresh ahead, [CacheConfig].NoRefreshAhead), so an active
+// user does not wait for Ory when the entry expires.
 //
 // # Writing an adapter
 //

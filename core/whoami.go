@@ -214,7 +214,8 @@ func (g *Guard) setCookies(h http.Header) map[string][]string {
 const maxBody = 4 << 20
 
 // limitBodies makes every response body from Ory fail after maxBody bytes,
-// so a runaway or hostile answer cannot exhaust memory.
+// so a runaway or hostile answer cannot exhaust memory. Its transport also
+// adds Cache-Control: max-age=0 to the deliberate re-asks (reask).
 func limitBodies(c *http.Client) *http.Client {
 	rt := c.Transport
 	if rt == nil {

@@ -53,9 +53,6 @@ type Recorded struct {
 	Cookie        string
 	SessionToken  string
 	Authorization string
-	// CacheControl is the request's Cache-Control header: oryguard sends
-	// max-age=0 when it asks about a session again on purpose.
-	CacheControl string
 }
 
 // Server is a fake Ory public API. The zero value is not usable; call
@@ -67,6 +64,7 @@ type Server struct {
 	replies  map[string]Reply // by credential value
 	fallback *Reply           // answers every request when set
 	requests []Recorded
+	headers  []http.Header // of each recorded request, in the same order
 }
 
 // NewServer starts a fake Ory server on a loopback port.
@@ -108,6 +106,20 @@ func (s *Server) Requests() []Recorded {
 	return append([]Recorded(nil), s.requests...)
 }
 
+// Headers returns the headers of every request so far, oldest first, in
+// the order of Requests: for example Cache-Control, which oryguard sets to
+// max-age=0 when it asks Ory about a session again on purpose (refresh
+// ahead, a re-check for a route's policy). They include the credentials.
+func (s *Server) Headers() []http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]http.Header, len(s.headers))
+	for i, h := range s.headers {
+		out[i] = h.Clone()
+	}
+	return out
+}
+
 // Calls counts the whoami requests so far.
 func (s *Server) Calls() int {
 	n := 0
@@ -124,6 +136,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+	s.headers = nil
 }
 
 // credentials lists the credential values a request carries, in Kratos'
@@ -149,8 +162,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Cookie:        strings.Join(r.Header.Values("Cookie"), "; "),
 		SessionToken:  r.Header.Get("X-Session-Token"),
 		Authorization: r.Header.Get("Authorization"),
-		CacheControl:  r.Header.Get("Cache-Control"),
 	})
+	s.headers = append(s.headers, r.Header.Clone())
 	reply, found := Reply{}, false
 	if s.fallback != nil {
 		reply, found = *s.fallback, true
