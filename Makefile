@@ -5,6 +5,7 @@ SHELL := /bin/bash
 ROOT      := $(CURDIR)
 BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
+OATHKEEPER := $(BIN)/oathkeeper
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
 BENCHSTAT := $(BIN)/benchstat
@@ -20,12 +21,13 @@ TOOL_MODULES := $(call list_modules,$$2 == "tool")
 TIDY_MODULES := $(call list_modules,$$3 != "no-tidy")
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
+export ORYGUARD_OATHKEEPER_BIN := $(OATHKEEPER)
 export ORYGUARD_APIDIFF    := $(APIDIFF)
 export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos demo bench fuzz soak help gogetcheck apicheck release release-check
+.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos oathkeeper demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
@@ -83,6 +85,16 @@ $(KRATOS): internal/tools/kratos/go.mod internal/tools/kratos/go.sum
 	@echo "building Ory Kratos (cgo, -tags sqlite); the first build takes a few minutes"
 	@mkdir -p $(BIN)
 	cd internal/tools/kratos && GOWORK=off CGO_ENABLED=1 go build -tags sqlite -o $(KRATOS) github.com/ory/kratos
+
+# Oathkeeper is the peer row of make bench (the same route behind Ory's own
+# proxy). Only make bench builds it: make test and .ci/run never need it.
+oathkeeper: $(OATHKEEPER) ## build Ory Oathkeeper (pinned in internal/tools/oathkeeper) once, for make bench
+
+$(OATHKEEPER): internal/tools/oathkeeper/go.mod internal/tools/oathkeeper/go.sum
+	@echo "building Ory Oathkeeper for make bench; the first build takes a few minutes"
+	@mkdir -p $(BIN)
+	cd internal/tools/oathkeeper && v=$$(GOWORK=off go list -m -f '{{.Version}}' github.com/ory/oathkeeper) && \
+	  GOWORK=off CGO_ENABLED=0 go build -ldflags "-X github.com/ory/oathkeeper/x.Version=$$v" -o $(OATHKEEPER) github.com/ory/oathkeeper
 
 $(LINT): internal/tools/lint/go.mod internal/tools/lint/go.sum
 	@mkdir -p $(BIN)
@@ -150,7 +162,7 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, 
 # BENCH_FLAGS='-baseline <rev>' runs the revision's own BenchmarkHit (built in
 # a git worktree) side by side and prints benchstat's table of old vs new.
 BENCH_FLAGS ?=
-bench: kratos $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
+bench: kratos oathkeeper $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare and no-op routes, real Kratos vs naive middleware, collapsing, memory, guard vs Oathkeeper, active user with refresh ahead on/off (~8 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)

@@ -24,7 +24,7 @@ func tiny(t *testing.T) Config {
 		BenchTime: 5 * time.Millisecond, MicroRounds: 2,
 		Load: &GoLoader{Conns: 4}, LoadTime: 100 * time.Millisecond, KratosLoadTime: 100 * time.Millisecond, LoadRounds: 2,
 		Collapse: 20, CollapseDelay: 300 * time.Millisecond,
-		MaxEntries: 200, Flood: 2,
+		MaxEntries: 200, Flood: 2, UserTime: 1500 * time.Millisecond,
 		Log: testWriter{t},
 	}
 }

@@ -37,6 +37,8 @@ type Config struct {
 	// is full.
 	MaxEntries int
 	Flood      int
+	// UserTime is how long the active user of section 7 clicks.
+	UserTime time.Duration
 	// Log receives progress lines; nil means none.
 	Log io.Writer
 }
@@ -56,6 +58,7 @@ func Full(load Loader) Config {
 		CollapseDelay:  100 * time.Millisecond,
 		MaxEntries:     10_000,
 		Flood:          10,
+		UserTime:       30 * time.Second,
 	}
 }
 

@@ -27,6 +27,10 @@ type LoadResult struct {
 	Requests int64         // completed requests
 	Bad      int64         // answers other than 2xx/3xx, and socket errors
 	Elapsed  time.Duration // how long the run lasted
+	// P50 and P99 are the latency percentiles of the run's requests
+	// (queueing included: the generator keeps every connection busy);
+	// zero when the generator gave none.
+	P50, P99 time.Duration
 }
 
 // RPS is the throughput of the run in requests per second.
@@ -101,7 +105,7 @@ func (l *WrkLoader) Run(ctx context.Context, target string, header http.Header, 
 	secs := max(1, int(math.Ceil(d.Seconds())))
 	args := []string{
 		"-t" + strconv.Itoa(max(1, l.Threads)), "-c" + strconv.Itoa(max(1, l.Conns)),
-		"-d" + strconv.Itoa(secs) + "s", "--timeout", "5s",
+		"-d" + strconv.Itoa(secs) + "s", "--timeout", "5s", "--latency",
 	}
 	for _, k := range slices.Sorted(maps.Keys(header)) {
 		for _, v := range header[k] {
@@ -124,7 +128,13 @@ var (
 	wrkDone    = regexp.MustCompile(`(\d+) requests in ([0-9.]+)(us|ms|s|m)\b`)
 	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	wrkSockets = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	// wrkPercentile is a line of the Latency Distribution that --latency
+	// prints, such as "     99%    1.02ms".
+	wrkPercentile = regexp.MustCompile(`(?m)^\s*(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$`)
 )
+
+// wrkUnits are the time units of wrk's output.
+var wrkUnits = map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}
 
 // ParseWrk reads the summary wrk prints.
 func ParseWrk(out string) (LoadResult, error) {
@@ -134,8 +144,16 @@ func ParseWrk(out string) (LoadResult, error) {
 	}
 	n, _ := strconv.ParseInt(m[1], 10, 64)
 	v, _ := strconv.ParseFloat(m[2], 64)
-	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}[m[3]]
-	res := LoadResult{Requests: n, Elapsed: time.Duration(v * float64(unit))}
+	res := LoadResult{Requests: n, Elapsed: time.Duration(v * float64(wrkUnits[m[3]]))}
+	for _, p := range wrkPercentile.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(p[2], 64)
+		d := time.Duration(v * float64(wrkUnits[p[3]]))
+		if p[1] == "50" {
+			res.P50 = d
+		} else {
+			res.P99 = d
+		}
+	}
 	if m := wrkNon2xx.FindStringSubmatch(out); m != nil {
 		bad, _ := strconv.ParseInt(m[1], 10, 64)
 		res.Bad += bad
@@ -180,10 +198,12 @@ func (l *GoLoader) Run(ctx context.Context, target string, header http.Header, d
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	lat := make([][]float64, conns) // per connection: each answer's latency in ns
 	start := time.Now()
-	for range conns {
+	for c := range conns {
 		wg.Go(func() {
 			for ctx.Err() == nil {
+				sent := time.Now()
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 				if err != nil {
 					once.Do(func() { firstErr = err })
@@ -203,12 +223,15 @@ func (l *GoLoader) Run(ctx context.Context, target string, header http.Header, d
 				if resp.StatusCode >= 300 {
 					bad.Add(1)
 				}
+				lat[c] = append(lat[c], float64(time.Since(sent)))
 				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
 	res := LoadResult{Requests: done.Load(), Bad: bad.Load(), Elapsed: time.Since(start)}
+	all := slices.Concat(lat...)
+	res.P50, res.P99 = time.Duration(percentile(all, 50)), time.Duration(percentile(all, 99))
 	if res.Requests == 0 && firstErr != nil && !errors.Is(firstErr, context.DeadlineExceeded) {
 		return res, fmt.Errorf("go load loop: %w", firstErr)
 	}
@@ -228,6 +251,8 @@ type target struct {
 type loadRounds struct {
 	rps    [][]float64
 	cpuReq [][]float64 // ns of this process's CPU time per answer
+	p50    [][]float64 // ns: each round's median latency
+	p99    [][]float64 // ns: each round's 99th percentile latency
 }
 
 // compareLoad loads each of targets in turn (A, B, C, C, B, A, ...) for
@@ -235,7 +260,8 @@ type loadRounds struct {
 // throughput per target. A run with errors, or with fewer handler runs
 // than answers, is an error: a guard that denied would look fast.
 func compareLoad(ctx context.Context, l Loader, targets []target, header http.Header, rounds int, d, warmup time.Duration) (loadRounds, error) {
-	out := loadRounds{rps: make([][]float64, len(targets)), cpuReq: make([][]float64, len(targets))}
+	n := len(targets)
+	out := loadRounds{rps: make([][]float64, n), cpuReq: make([][]float64, n), p50: make([][]float64, n), p99: make([][]float64, n)}
 	if warmup > 0 {
 		for _, t := range targets {
 			if _, err := l.Run(ctx, t.url, header, warmup); err != nil {
@@ -266,6 +292,8 @@ func compareLoad(ctx context.Context, l Loader, targets []target, header http.He
 			}
 			out.rps[i] = append(out.rps[i], res.RPS())
 			out.cpuReq[i] = append(out.cpuReq[i], float64(cpu.Nanoseconds())/float64(res.Requests))
+			out.p50[i] = append(out.p50[i], float64(res.P50))
+			out.p99[i] = append(out.p99[i], float64(res.P99))
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@
 //	                                    # and benchstat's table of BenchmarkHit old vs new
 //	go run ./cmd/bench -only adapters -frameworks fiberv3,echov5 -load-rounds 31
 //	                                    # section 2 alone, two adapters, more rounds
+//	go run ./cmd/bench -only users      # section 7: Oathkeeper (make oathkeeper) and the active user
 //
 // Every comparison interleaves its variants (A, B, A, B, ...) and compares
 // medians, so read the ratios first: absolute figures move with whatever
@@ -52,11 +53,12 @@ func run() (int, error) {
 		threads    = flag.Int("threads", 1, "wrk threads")
 		skipKratos = flag.Bool("skip-kratos", false, "skip the measurements against a real Kratos")
 		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.KratosBinaryEnv+" or <repo>/.cache/bin/kratos)")
+		oathBin    = flag.String("oathkeeper-bin", "", "Ory Oathkeeper binary of the peer rows (default: $"+bench.OathkeeperBinaryEnv+" or <repo>/.cache/bin/oathkeeper)")
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
 		baseline   = flag.String("baseline", "", "also run BenchmarkHit of this git revision (built in a temporary worktree) side by side, for before/after ratios and a benchstat table")
 		benchstat  = flag.String("benchstat", envOr("ORYGUARD_BENCHSTAT", "benchstat"), "benchstat binary for -baseline's table (make bench builds the pinned one)")
-		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet rows), collapse, memory; empty runs all")
+		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet rows), collapse, memory, users (Oathkeeper, active user); empty runs all")
 		frameworks = flag.String("frameworks", strings.Join(bench.Adapters, ","), "comma-separated adapters of section 2")
 		loadRounds = flag.Int("load-rounds", 0, "interleaved rounds per load comparison (0: the default, 9)")
 		loadTime   = flag.Duration("load-time", 0, "length of one load run (0: the default, 1s)")
@@ -87,6 +89,7 @@ func run() (int, error) {
 		cfg.BenchTime, cfg.MicroRounds = 20*time.Millisecond, 1
 		cfg.LoadTime, cfg.KratosLoadTime, cfg.LoadRounds, cfg.Warmup = time.Second, time.Second, 1, 0
 		cfg.MaxEntries, cfg.Flood, cfg.Collapse = 500, 2, 20
+		cfg.UserTime = 3 * time.Second
 	}
 	if *loadRounds > 0 {
 		cfg.LoadRounds = *loadRounds
@@ -116,15 +119,20 @@ func run() (int, error) {
 			rows = append(rows, bench.AdapterThroughput(ctx, cfg, fw))
 		}
 	}
-	if sections["kratos"] && !*skipKratos && ctx.Err() == nil {
+	if (sections["kratos"] || sections["users"]) && !*skipKratos && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "bench: starting Kratos")
 		srv, err := kratos.StartKratos(ctx, kratos.KratosOptions{Binary: *kratosBin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			rows = append(rows, bench.Row{Section: "3 kratos", Figure: "start Kratos", Value: "error: " + err.Error(), Verdict: bench.Failed})
 		} else {
-			rows = append(rows, bench.Kratos(ctx, cfg, srv)...)
-			if ctx.Err() == nil {
+			if sections["kratos"] {
+				rows = append(rows, bench.Kratos(ctx, cfg, srv)...)
+			}
+			if sections["kratos"] && ctx.Err() == nil {
 				rows = append(rows, bench.Fleet(ctx, cfg, srv)...)
+			}
+			if sections["users"] && ctx.Err() == nil {
+				rows = append(rows, bench.Users(ctx, cfg, srv, *oathBin)...)
 			}
 			if err := srv.Stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "bench: stop kratos:", err)
@@ -162,7 +170,7 @@ func run() (int, error) {
 }
 
 // sectionNames are the sections -only chooses from.
-var sectionNames = []string{"core", "adapters", "kratos", "collapse", "memory"}
+var sectionNames = []string{"core", "adapters", "kratos", "collapse", "memory", "users"}
 
 // parseList reads a comma-separated flag whose every item must be one of
 // allowed.
