@@ -5,6 +5,7 @@ SHELL := /bin/bash
 ROOT      := $(CURDIR)
 BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
+KETO      := $(BIN)/keto
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
 BENCHSTAT := $(BIN)/benchstat
@@ -20,12 +21,13 @@ TOOL_MODULES := $(call list_modules,$$2 == "tool")
 TIDY_MODULES := $(call list_modules,$$3 != "no-tidy")
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
+export ORYGUARD_KETO_BIN   := $(KETO)
 export ORYGUARD_APIDIFF    := $(APIDIFF)
 export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos demo bench fuzz soak help gogetcheck apicheck release release-check
+.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos keto demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
@@ -41,7 +43,7 @@ define each
 	if [ -n "$$failed" ]; then echo "$@ failed in:$$failed"; exit 1; fi
 endef
 
-test: kratos $(APIDIFF) ## every module's tests under -race, the end-to-end suite against a real Kratos included
+test: kratos keto $(APIDIFF) ## every module's tests under -race, the end-to-end suites against a real Kratos and a real Keto included
 	$(call each,$(GOTEST) ./...,$(MODULES))
 
 test-unit: ## the library modules' tests only (no Kratos)
@@ -83,6 +85,13 @@ $(KRATOS): internal/tools/kratos/go.mod internal/tools/kratos/go.sum
 	@echo "building Ory Kratos (cgo, -tags sqlite); the first build takes a few minutes"
 	@mkdir -p $(BIN)
 	cd internal/tools/kratos && GOWORK=off CGO_ENABLED=1 go build -tags sqlite -o $(KRATOS) github.com/ory/kratos
+
+keto: $(KETO) ## build Ory Keto (pinned in internal/tools/keto) once
+
+$(KETO): internal/tools/keto/go.mod internal/tools/keto/go.sum
+	@echo "building Ory Keto (cgo, -tags sqlite); the first build takes a few minutes"
+	@mkdir -p $(BIN)
+	cd internal/tools/keto && GOWORK=off CGO_ENABLED=1 go build -tags sqlite -o $(KETO) github.com/ory/keto
 
 $(LINT): internal/tools/lint/go.mod internal/tools/lint/go.sum
 	@mkdir -p $(BIN)
