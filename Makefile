@@ -159,7 +159,7 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, 
 # BENCH_FLAGS='-baseline <rev>' runs the revision's own BenchmarkHit (built in
 # a git worktree) side by side and prints benchstat's table of old vs new.
 BENCH_FLAGS ?=
-bench: kratos $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, collapsing, memory (~3 min)
+bench: kratos keto $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare routes, real Kratos vs naive middleware, a permission check against a real Keto, collapsing, memory (~3 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)
