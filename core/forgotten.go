@@ -154,8 +154,11 @@ func (g *Guard) sidHash(id string) sessionKey {
 // forgetSID forgets one session in this process: every cached spelling of
 // it is buried, and it stays forgotten (nothing about it is cached, shared
 // or read from the shared tier) for the longest lifetime an entry can have.
-// It costs the session's own keys, never a scan of the cache.
+// It costs the session's own keys, never a scan of the cache. The
+// permission answers cached for the session's identity are dropped too
+// (forgetPermissions).
 func (g *Guard) forgetSID(sid sessionKey) {
+	g.forgetPermissions(sid)
 	if g.cache == nil {
 		return
 	}

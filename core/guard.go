@@ -55,6 +55,8 @@ type Guard struct {
 	// browser is where browsers reach Ory: Config.BrowserURL, or ory
 	// (browserurl.go).
 	browser string
+
+	perm *keto // permission checks (Permit, keto.go)
 }
 
 // New validates cfg and returns a Guard. It reports which setting to fix
@@ -122,6 +124,9 @@ func New(cfg Config) (*Guard, error) {
 	oc.OperationServers = nil
 	oc.HTTPClient = limitBodies(safeClient(cfg.HTTPClient))
 	oc.UserAgent = userAgent
+	if err := g.initPermissions(&cfg, oc.HTTPClient); err != nil {
+		return nil, err
+	}
 	g.api = client.NewAPIClient(oc)
 	g.observe(cfg.Observer, oc.HTTPClient)
 	g.subscribeShared()
@@ -204,8 +209,10 @@ func (rt *Route) check(ctx context.Context, r *Request, res result, now time.Tim
 		}
 	}
 	if len(rt.p.permits) > 0 {
-		// Permission checks are not wired yet: fail closed.
-		return rt.deny(r, result{kind: reasonOryFailed}, false, nil)
+		// After the app's checks, as the most expensive: a call to Keto.
+		if v := rt.permitted(ctx, r, s); v.kind != reasonSession {
+			return rt.refusePermit(r, v)
+		}
 	}
 	return allow(s, res.header)
 }

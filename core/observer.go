@@ -309,3 +309,69 @@ func (t observeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return t.next.RoundTrip(r)
 }
+
+// PermissionObserver is implemented by an Observer that also wants the
+// guard's permission checks (Permit). It is optional: the guard finds it
+// on Config.Observer with a type assertion, so an Observer written before
+// permission checks existed keeps compiling and working.
+//
+// As Observer's, its method is called synchronously and must be fast, safe
+// for concurrent use and must not block.
+type PermissionObserver interface {
+	// PermissionCheck is called once per tuple of every call to Ory
+	// Permissions (a batch call reports each of its tuples, with Batch
+	// its size), and once per tuple answered by the permission cache
+	// (Cached). Concurrent identical checks share one call and are
+	// reported once. ctx is the context of the request that made the
+	// call.
+	PermissionCheck(ctx context.Context, c PermissionCheck)
+}
+
+// PermissionResult is how one permission check ended, as a metric label.
+type PermissionResult uint8
+
+// Permission results.
+const (
+	PermissionAllowed  PermissionResult = iota // Keto (or the cache) allowed it
+	PermissionDenied                           // Keto denied it
+	PermissionError                            // Keto failed: 5xx, 429, unreachable, timeout, a bad answer
+	PermissionCanceled                         // the request went away first, or another check of the route was denied
+
+	// NumPermissionResults is the number of permission results.
+	NumPermissionResults = iota
+)
+
+var permissionResultNames = [NumPermissionResults]string{"allowed", "denied", "error", "canceled"}
+
+// String is the result's stable label: allowed, denied, error or canceled.
+func (r PermissionResult) String() string {
+	if int(r) < len(permissionResultNames) {
+		return permissionResultNames[r]
+	}
+	return "unknown"
+}
+
+// PermissionCheck is how one permission check went. It holds no
+// credential; the subject (the identity ID) is not in it.
+type PermissionCheck struct {
+	// Namespace and Relation are the Permit's.
+	Namespace, Relation string
+	// Object is the checked object, set only with
+	// PermissionsConfig.ObserveObjects: object IDs can be personal data
+	// and have no bound, so they make poor metric labels.
+	Object string
+	// Result is how the check ended.
+	Result PermissionResult
+	// Status is the HTTP status of Keto's answer; 0 when there was none
+	// (and for a cache hit).
+	Status int
+	// Duration is from sending the call until its answer was read (of the
+	// whole batch, for a batch call); 0 for a cache hit.
+	Duration time.Duration
+	// Batch is the number of tuples the call carried: 1 for a single
+	// check, more for a batch call; 0 for a cache hit.
+	Batch int
+	// Cached reports that the permission cache answered and Keto was not
+	// asked.
+	Cached bool
+}

@@ -1,8 +1,12 @@
 package core
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"time"
+
+	client "github.com/ory/client-go"
 )
 
 // Object names the object of a permission check for one request, such as
@@ -46,12 +50,36 @@ func SubjectSet(namespace, relation string) PermitOption {
 	}
 }
 
-// Permit requires, after the session check passes, that Ory Permissions
-// (Keto) answers that the session's identity has relation on
-// namespace:object. Several Permit options on one route are all required.
-// A denial answers 403 (a *Denial that unwraps to ErrForbidden); Keto
-// failing answers 502 or 504 and never lets the request in. Configure the
-// permission API once, in Config.Permissions.
+// Permit requires, after the session check and the route's Check options
+// pass, that Ory Permissions (Keto) answers that the session's identity
+// (subject_id = identity.id, or the subject set of SubjectSet) has relation
+// on namespace:object. Configure the permission API once, in
+// Config.Permissions.
+//
+// Several Permit options on one route are all required: they go to Keto in
+// one round, concurrently (one call each), or in one batch call with
+// PermissionsConfig.Batch; the first denial decides. Answers:
+//
+//   - allowed: the handler runs with the session.
+//   - denied, or an empty object (Keto is not asked): 403, a *Denial that
+//     unwraps to ErrPermissionDenied and ErrForbidden. Browsers get the
+//     forbidden answer too, never a login redirect.
+//   - Keto failing (5xx, unreachable, a body that is not its JSON or is too
+//     large): 502 (ErrPermissionsUnavailable, which unwraps to
+//     ErrOryUnavailable); no answer within PermissionsConfig.Timeout: 504
+//     (ErrOryTimeout); Keto's 429: 429 with its Retry-After
+//     (ErrRateLimited). Never an allow, never a login redirect.
+//
+// On an Optional route an anonymous request never asks Keto. With a
+// session, a Permit denies exactly as on a required route: unlike the other
+// denials of an optional route (Check included), which run the handler
+// without a session, a session that lacks the permission (or whose
+// permission cannot be checked) is refused, since running the handler
+// anonymously would hide from it that the user is signed in.
+//
+// The object is the exact string object returns: it travels to Keto as a
+// query value or JSON string, never in a URL path, so no character in it
+// can change the namespace, relation or subject of the check.
 func Permit(namespace, relation string, object Object, opts ...PermitOption) Option {
 	return func(p *policy) {
 		pm := permit{namespace: namespace, relation: relation, object: object}
@@ -89,7 +117,74 @@ type PermissionsConfig struct {
 	// takes effect at once.
 	CacheTTL time.Duration
 
+	// CacheMaxEntries bounds the permission cache when CacheTTL is
+	// positive. Zero means DefaultPermissionCacheMaxEntries.
+	CacheMaxEntries int
+
+	// ObserveObjects hands the check's object to a PermissionObserver
+	// (PermissionCheck.Object). Off, observers see namespace and relation
+	// only: object IDs can be personal data and make metrics unbounded.
+	ObserveObjects bool
+
 	// HTTPClient is used for the checks. Nil means Config.HTTPClient's
 	// transport. It is copied: no redirects are followed, no cookies kept.
 	HTTPClient *http.Client
+}
+
+// permitted asks Ory Permissions whether the identity of session s passes
+// every Permit of the route: from the cache when it is on, then in one
+// round of calls (ask).
+func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) verdict {
+	k := rt.g.perm
+	subject := ""
+	if s.Identity != nil {
+		subject = s.Identity.Id
+	}
+	if subject == "" {
+		return verdict{kind: reasonPermDenied} // nobody to ask about
+	}
+	var now time.Time
+	if k.cache != nil {
+		now = k.now()
+		k.cache.remember(rt.g.sidHash(s.Id), subject)
+	}
+	ts := make([]tuple, 0, len(rt.p.permits))
+	for i := range rt.p.permits {
+		p := &rt.p.permits[i]
+		object := ""
+		if p.object != nil {
+			object = p.object(r)
+		}
+		if object == "" {
+			return verdict{kind: reasonPermDenied} // without asking Keto
+		}
+		t := tuple{
+			namespace: p.namespace, relation: p.relation,
+			object:  strings.Clone(object), // it may point into memory the framework reuses
+			subject: subject,
+			setNS:   p.subjectSet.namespace, setRel: p.subjectSet.relation,
+		}
+		if k.cache != nil && k.cache.get(&t, now) {
+			k.reportCached(ctx, &t)
+			continue
+		}
+		ts = append(ts, t)
+	}
+	if len(ts) == 0 {
+		return verdict{kind: reasonSession}
+	}
+	return k.ask(ctx, ts)
+}
+
+// refusePermit answers a request whose permission check did not pass. It
+// is the same on optional routes: a session that lacks the permission is
+// not let in anonymously (Optional), and Keto failing is never a reason to
+// send anyone to log in.
+func (rt *Route) refusePermit(r *Request, v verdict) Decision {
+	row := &reasons[v.kind]
+	retry := v.retryAfter
+	if retry == 0 {
+		retry = row.retry
+	}
+	return refuse(rt.isAPI(r), row, "", retry, nil)
 }

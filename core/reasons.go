@@ -40,7 +40,28 @@ var (
 	// ErrBusy: Config.MaxConcurrentLookups whoami calls are in flight
 	// already; the guard did not ask Ory.
 	ErrBusy = errors.New("oryguard: too many session checks in flight")
+
+	// ErrPermissionDenied: Ory Permissions (Keto) answered that the
+	// session's identity lacks a relation a Permit option requires, or the
+	// check's object was empty. It unwraps to ErrForbidden, so a renderer
+	// that handles ErrForbidden handles it too.
+	ErrPermissionDenied error = &subError{"oryguard: permission denied", ErrForbidden}
+
+	// ErrPermissionsUnavailable: Ory Permissions answered 5xx, an error for
+	// one of the checks, a body that is not its JSON or too large, or could
+	// not be reached. It unwraps to ErrOryUnavailable.
+	ErrPermissionsUnavailable error = &subError{"oryguard: Ory Permissions is unavailable", ErrOryUnavailable}
 )
+
+// subError is a sentinel that also unwraps to a broader one, so that
+// errors.Is finds both.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.parent }
 
 // reason is why a request has a session or has none: how a whoami call
 // ended, or what the route's policy found. Every fact the guard attaches to
@@ -51,17 +72,22 @@ var (
 type reason uint8
 
 const (
-	reasonOryFailed   reason = iota // Ory answered badly or not at all
-	reasonSession                   // a usable session
-	reasonNoSession                 // no credential, 401, or a session that is not active
-	reasonAAL2                      // 403 session_aal2_required, or RequireAAL2 on aal1
-	reasonForbidden                 // another 403
-	reasonRateLimited               // 429, or backing off after one
-	reasonBusy                      // too many lookups in flight
-	reasonTimeout                   // Ory did not answer within the timeout
-	reasonCanceled                  // the caller's context ended first
-	reasonRefresh                   // MaxAuthAge: authenticated too long ago
-	reasonCheck                     // an app-defined Check failed
+	reasonOryFailed       reason = iota // Ory answered badly or not at all
+	reasonSession                       // a usable session
+	reasonNoSession                     // no credential, 401, or a session that is not active
+	reasonAAL2                          // 403 session_aal2_required, or RequireAAL2 on aal1
+	reasonForbidden                     // another 403
+	reasonRateLimited                   // 429, or backing off after one
+	reasonBusy                          // too many lookups in flight
+	reasonTimeout                       // Ory did not answer within the timeout
+	reasonCanceled                      // the caller's context ended first
+	reasonRefresh                       // MaxAuthAge: authenticated too long ago
+	reasonCheck                         // an app-defined Check failed
+	reasonPermDenied                    // a Permit check: Keto said no, or the object was empty
+	reasonPermFailed                    // a Permit check: Keto answered badly or not at all
+	reasonPermTimeout                   // a Permit check: Keto did not answer within its timeout
+	reasonPermRateLimited               // a Permit check: Keto answered 429
+	reasonPermBusy                      // too many permission checks in flight
 	numReasons
 )
 
@@ -110,6 +136,17 @@ var reasons = [numReasons]reasonRow{
 	reasonTimeout:     {ErrOryTimeout, OutcomeOryTimeout, WhoamiTimeout, http.StatusGatewayTimeout, "", "The session could not be verified in time.", 0, flowNone, false, true},
 	reasonBusy:        {ErrBusy, OutcomeBusy, WhoamiError, http.StatusServiceUnavailable, "", "Too many session checks are in flight; try again shortly.", 1, flowNone, false, false},
 	reasonCanceled:    {ErrOryUnavailable, OutcomeOryUnavailable, WhoamiCanceled, http.StatusServiceUnavailable, "", "The session could not be verified because Ory is unavailable.", 0, flowNone, false, false},
+
+	// Permission checks (Permit): none sends anyone to a flow (a login
+	// would not change the answer, and Keto failing must not loop users
+	// into a login page), none says anything about the session (whoami
+	// column unused), and none is an Ory session failure (no stale session
+	// is served for them).
+	reasonPermDenied:      {ErrPermissionDenied, OutcomeForbidden, WhoamiSession, http.StatusForbidden, "", "You do not have permission to access this resource.", 0, flowNone, false, false},
+	reasonPermFailed:      {ErrPermissionsUnavailable, OutcomeOryUnavailable, WhoamiSession, http.StatusBadGateway, "", "Permissions could not be checked because Ory Permissions is unavailable.", 0, flowNone, false, false},
+	reasonPermTimeout:     {ErrOryTimeout, OutcomeOryTimeout, WhoamiSession, http.StatusGatewayTimeout, "", "Permissions could not be checked in time.", 0, flowNone, false, false},
+	reasonPermRateLimited: {ErrRateLimited, OutcomeRateLimited, WhoamiSession, http.StatusTooManyRequests, "", "Ory Permissions is rate-limiting checks; try again later.", 0, flowNone, false, false},
+	reasonPermBusy:        {ErrBusy, OutcomeBusy, WhoamiSession, http.StatusServiceUnavailable, "", "Too many permission checks are in flight; try again shortly.", 1, flowNone, false, false},
 }
 
 // outcomeErrs maps each denial Outcome to its sentinel error, from the

@@ -332,6 +332,9 @@ func (g *Guard) forgetShared(ctx context.Context, k *known) {
 func (g *Guard) invalidate(inv Invalidation) {
 	if inv.All {
 		g.cache.InvalidateAll()
+		if g.perm != nil && g.perm.cache != nil {
+			g.perm.cache.forgetAll(g.now())
+		}
 		return
 	}
 	for _, k := range inv.Keys {
