@@ -61,6 +61,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) echo.MiddlewareFunc {
 			}
 			r := c.Request()
 			req := core.RequestFromHTTP(r)
+			req.Params = (*pathParams)(c)
 			d := route.Authenticate(r.Context(), &req)
 			if !d.Allow {
 				return onError(c, d.Denial)

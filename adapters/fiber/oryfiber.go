@@ -52,6 +52,7 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 			return c.Next()
 		}
 		req := request(c)
+		req.Params = (*pathParams)(c)
 		d := route.Authenticate(c.UserContext(), &req)
 		if !d.Allow {
 			return onError(c, d.Denial)

@@ -52,6 +52,7 @@ func New(guard *core.Guard, cfg Config) fiber.Handler {
 			return c.Next()
 		}
 		req := request(c)
+		req.Params = params(c)
 		ctx := c.Context()
 		d := route.Authenticate(ctx, &req)
 		if !d.Allow {

@@ -51,6 +51,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 			return
 		}
 		req := core.RequestFromHTTP(c.Request)
+		req.Params = (*pathParams)(c)
 		d := route.Authenticate(c.Request.Context(), &req)
 		if !d.Allow {
 			onError(c, d.Denial)
@@ -62,6 +63,18 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) gin.HandlerFunc {
 		c.Request = core.RequestWithDecision(c.Request, d) // the request copy and the context value in one allocation
 		c.Next()
 	}
+}
+
+// pathParams reads the route's path parameters (c.Param) for
+// core.PathParam. With Gin's defaults the router matches c.Request.URL.Path,
+// which net/http has already percent-decoded once, so a value is returned
+// as it is. It is the Gin context itself, converted, so setting it
+// allocates nothing.
+type pathParams gin.Context
+
+// Param implements core.Params.
+func (p *pathParams) Param(name string) string {
+	return (*gin.Context)(p).Param(name)
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a

@@ -47,6 +47,7 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 				return
 			}
 			req := core.RequestFromHTTP(r)
+			req.Params = (*pathParams)(r)
 			d := route.Authenticate(r.Context(), &req)
 			if !d.Allow {
 				onError(w, r, d.Denial)
@@ -56,6 +57,19 @@ func MiddlewareWithConfig(guard *core.Guard, cfg Config) func(http.Handler) http
 			next.ServeHTTP(w, core.RequestWithDecision(r, d)) // the request copy and the context value in one allocation
 		})
 	}
+}
+
+// pathParams reads the path parameters net/http's ServeMux matched
+// (Request.PathValue, Go 1.22 patterns such as "GET /docs/{id}") for
+// core.PathParam. ServeMux matches the escaped path segment by segment and
+// percent-decodes each value once, so a value is returned as it is: "a/b"
+// for the segment a%2Fb. It is the request itself, converted, so setting
+// it allocates nothing.
+type pathParams http.Request
+
+// Param implements core.Params.
+func (p *pathParams) Param(name string) string {
+	return (*http.Request)(p).PathValue(name)
 }
 
 // DefaultErrorHandler writes the guard's standard answer for a
