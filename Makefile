@@ -133,22 +133,28 @@ release: ## make release VERSION=vX.Y.Z: bump, check, commit and tag every libra
 FRAMEWORK ?= gin
 DEMO_LOG  := $(ROOT)/.cache/demo-kratos.log
 DEMO_URLS := $(ROOT)/.cache/demo-kratos.urls
+DEMO_KETO_LOG  := $(ROOT)/.cache/demo-keto.log
+DEMO_KETO_URLS := $(ROOT)/.cache/demo-keto.urls
+DEMO_ADMINS    ?= admin@example.com
 
-demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, fiberv3, nethttp) on http://127.0.0.1:4455
+demo: kratos keto ## run Kratos, Keto and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, fiberv3, nethttp) on http://127.0.0.1:4455
 	@test -f examples/$(FRAMEWORK)/main.go || { echo "FRAMEWORK=$(FRAMEWORK): use gin, echo, echov5, fiber, fiberv3 or nethttp"; exit 2; }
-	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev
+	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev && GOWORK=off go build -o $(BIN)/ketodev ./cmd/ketodev
 	@cd examples && go build -o $(BIN)/demo-$(FRAMEWORK) ./$(FRAMEWORK)
 	@pids=; trap 'kill $$pids 2>/dev/null || true; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	rm -f $(DEMO_URLS); \
+	rm -f $(DEMO_URLS) $(DEMO_KETO_URLS); \
 	$(BIN)/kratosdev -public 4433 -admin 4434 -ui http://127.0.0.1:4455 -return http://127.0.0.1:4455/dashboard \
 	  -allowed http://127.0.0.1:4455 >$(DEMO_URLS) 2>$(DEMO_LOG) & pids=$$!; \
-	until grep -q KRATOS_PUBLIC_URL $(DEMO_URLS) 2>/dev/null; do \
-	  kill -0 $$pids 2>/dev/null || { tail -n 20 $(DEMO_LOG); echo "Kratos did not start (log: $(DEMO_LOG))"; exit 1; }; \
+	$(BIN)/ketodev -read 4466 -write 4467 -kratos http://127.0.0.1:4434 -admins $(DEMO_ADMINS) \
+	  >$(DEMO_KETO_URLS) 2>$(DEMO_KETO_LOG) & pids="$$pids $$!"; \
+	until grep -q KRATOS_PUBLIC_URL $(DEMO_URLS) 2>/dev/null && grep -q KETO_READ_URL $(DEMO_KETO_URLS) 2>/dev/null; do \
+	  for p in $$pids; do kill -0 $$p 2>/dev/null || { tail -n 20 $(DEMO_LOG) $(DEMO_KETO_LOG); echo "Kratos or Keto did not start (logs: $(DEMO_LOG), $(DEMO_KETO_LOG))"; exit 1; }; done; \
 	  sleep 0.2; \
 	done; \
 	echo "Kratos: http://127.0.0.1:4433 (log: $(DEMO_LOG))"; \
+	echo "Keto: read http://127.0.0.1:4466, write http://127.0.0.1:4467 (log: $(DEMO_KETO_LOG)); admins: $(DEMO_ADMINS)"; \
 	echo "open http://127.0.0.1:4455"; \
-	ORY_SDK_URL=http://127.0.0.1:4433 PORT=4455 $(BIN)/demo-$(FRAMEWORK) & pids="$$pids $$!"; \
+	ORY_SDK_URL=http://127.0.0.1:4433 ORY_PERMISSIONS_URL=http://127.0.0.1:4466 PORT=4455 $(BIN)/demo-$(FRAMEWORK) & pids="$$pids $$!"; \
 	wait -n
 
 # Benchmarks (internal/bench): one table of figures, ratios and targets; the

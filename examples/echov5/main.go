@@ -62,6 +62,14 @@ func routes(e *echo.Echo, guard *core.Guard, ory *ui.Ory) *echo.Echo {
 		return c.JSON(http.StatusOK, ui.ProfileOf(s))
 	}, oryecho.Middleware(guard, core.ForceAPI()))
 
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route, where the router has
+	// matched :id.
+	e.GET("/docs/:id", func(c *echo.Context) error {
+		s, _ := oryecho.Session(c)
+		return c.Render(http.StatusOK, ui.DocumentPage, ui.DocumentOf(c.Param("id"), s))
+	}, oryecho.Middleware(guard, ui.CanView))
+
 	// A route with an app rule and a custom error page: browsers whose email
 	// is not verified see VerifyPage, every other denial the guard's answer.
 	verified := e.Group("/verified", oryecho.MiddlewareWithConfig(guard, oryecho.Config{

@@ -54,6 +54,13 @@ func newApp(guard *core.Guard, ory *ui.Ory) *fiber.App {
 	app.Get("/", oryfiber.Middleware(guard, core.Optional()), profile(ui.HomePage, never))
 	app.Get("/dashboard", oryfiber.Middleware(guard), profile(ui.DashboardPage, accepts))
 	app.Get("/api/me", oryfiber.Middleware(guard, core.ForceAPI()), profile("", always))
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route (not app.Use), where the router has
+	// matched :id.
+	app.Get("/docs/:id", oryfiber.Middleware(guard, ui.CanView), func(c fiber.Ctx) error {
+		s, _ := oryfiber.Session(c)
+		return c.Render(ui.DocumentPage, ui.DocumentOf(c.Params("id"), s))
+	})
 	// A route with an app rule and a custom error page: browsers whose email
 	// is not verified see VerifyPage, every other denial the guard's answer.
 	app.Get("/verified", oryfiber.New(guard, oryfiber.Config{

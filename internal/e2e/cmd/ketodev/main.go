@@ -3,12 +3,12 @@
 // -write, with the namespaces documents and groups. It writes the demo's
 // tuples:
 //
-//	documents:admin-page#viewer@groups:admins#member   (admins may open the admin page)
+//	documents:launch-plan#viewer@groups:admins#member  (admins may view the demo document)
 //	groups:admins#member@<identity ID>                 (for each identity whose email is in -admins)
 //
 // The second kind is written as soon as Kratos (its admin API at -kratos)
 // lists an identity with one of the -admins emails: sign up with one of
-// them and the admin page opens. It prints the read and write URLs and runs
+// them and the demo document (/docs/launch-plan) opens. It prints the read and write URLs and runs
 // until SIGINT or SIGTERM, then stops Keto.
 //
 //	go run ./cmd/ketodev -read 4466 -write 4467 -kratos http://127.0.0.1:4434 -admins admin@example.com
@@ -35,7 +35,7 @@ import (
 
 // The demo's object and group.
 var (
-	adminPage = harness.Tuple{Namespace: "documents", Object: "admin-page", Relation: "viewer",
+	demoDocument = harness.Tuple{Namespace: "documents", Object: "launch-plan", Relation: "viewer",
 		SubjectSet: &harness.SubjectSet{Namespace: "groups", Object: "admins", Relation: "member"}}
 	adminMember = harness.Tuple{Namespace: "groups", Object: "admins", Relation: "member"}
 )
@@ -73,7 +73,7 @@ func run() error {
 		return err
 	}
 	defer func() { _ = k.Close() }()
-	if err := k.WriteTuples(ctx, adminPage); err != nil {
+	if err := k.WriteTuples(ctx, demoDocument); err != nil {
 		return err
 	}
 	fmt.Printf("KETO_READ_URL=%s\nKETO_WRITE_URL=%s\n", k.ReadURL(), k.WriteURL())
