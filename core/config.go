@@ -111,7 +111,9 @@ type Config struct {
 
 	// MaxConcurrentLookups bounds concurrent whoami calls for distinct
 	// credentials. Zero means DefaultMaxConcurrentLookups; negative means
-	// unlimited.
+	// unlimited. Calls to Ory Permissions (Permit) have a limit of the
+	// same size of their own, so that a slow Keto cannot starve session
+	// checks, nor the other way round; a check beyond it answers 503.
 	MaxConcurrentLookups int
 
 	// Observer receives decisions, cache lookups and whoami calls for

@@ -10,7 +10,7 @@
 //	Fiber v2, v3 github.com/oryguard/oryguard/adapters/fiber, .../fiberv3 (oryfiber)
 //
 // From core itself an app needs [New] and its [Config], the route policies
-// ([Optional], [RequireAAL2], [MaxAuthAge], [Check], [ForceAPI],
+// ([Optional], [RequireAAL2], [MaxAuthAge], [Check], [Permit], [ForceAPI],
 // [ForceBrowser]), and in its handlers [SessionFromContext], [Traits] and
 // [SessionError]. The sections below say what each part does; "Writing an
 // adapter" and "Observers and shared tiers" are for those who extend
@@ -54,6 +54,78 @@
 // decision stays the guard's. [Check] adds app-defined rules on the verified
 // session; on an optional route, [SessionError] tells an anonymous request
 // from one Ory could not answer.
+//
+// # Permissions
+//
+// [Permit] asks Ory Permissions (Ory Keto, or Ory Network's permission
+// API) whether the session's identity has a relation on an object, after
+// the session check and the route's [Check] options pass:
+//
+//	guard.Route(core.Permit("Document", "view", core.PathParam("id")))
+//
+// The object is a function of the [Request]; [PathParam] reads a path
+// parameter the adapter matched ([Request].Params), so the middleware must
+// run where the framework has matched the route. An empty object denies
+// without asking Keto. [SubjectSet] makes the subject the subject set
+// namespace:<identity ID>#relation instead of the identity ID.
+//
+// Configure the permission API once, in [Config].Permissions
+// ([PermissionsConfig]): Keto's read URL (self-hosted Keto serves reads on
+// its own port; empty means OryURL, as on Ory Network) with an optional
+// API key sent as a bearer token and never logged, its own timeout, and an
+// HTTP client that follows no redirects and keeps no cookies. Every field
+// of a check travels as a query value or a JSON string through
+// github.com/ory/client-go's PermissionAPI, never spliced into a URL path.
+//
+// Answers go through the same table as the session's, as a [*Denial]:
+//
+//	allowed                       the handler runs with the session
+//	denied, or an empty object    403  ErrPermissionDenied (is ErrForbidden)
+//	Keto 5xx, unreachable, a body
+//	  that is not its JSON or is
+//	  over 64 KiB                 502  ErrPermissionsUnavailable (is ErrOryUnavailable)
+//	no answer in time             504  ErrOryTimeout
+//	Keto 429                      429  ErrRateLimited, with Keto's Retry-After
+//	too many checks in flight     503  ErrBusy
+//
+// None of them is ever an allow, and none sends a browser to log in: a
+// browser gets the forbidden or error answer its adapter renders for these
+// statuses. After a 429 the guard honours Retry-After as it does for
+// whoami ([BackoffProbesPerSecond]). On an [Optional] route an anonymous
+// request never asks Keto; with a session, permissions deny exactly as on
+// a required route (unlike Check and Ory failures, which run an optional
+// route's handler without a session).
+//
+// Several Permit options on one route are all required and asked in one
+// round: concurrently, one call each (the first denial cancels the
+// others), or, with PermissionsConfig.Batch, in one call to
+// /relation-tuples/batch/check (Keto v0.14 and later, Ory Network; a route
+// with a single Permit always uses the single check). A single check uses
+// /relation-tuples/check/openapi, which answers 200 {"allowed": bool} both
+// ways. Concurrent identical checks (same subject, namespace, object and
+// relation, or the same batch) share one call. Calls in flight are bounded
+// by their own limit of [Config].MaxConcurrentLookups (a limit separate
+// from whoami's, so that a slow Keto cannot starve session checks).
+//
+// Allowed answers are cached only when PermissionsConfig.CacheTTL is
+// positive (off by default, as Ory advises: a permission change then takes
+// effect on the next request); denials and errors never are. Entries are
+// keyed by subject, namespace, object and relation, so the identity's other
+// sessions share them. A logout through the guard, [Guard.ForgetSession]
+// and the fleet's invalidations (CacheConfig.Shared) drop the cached
+// answers of the session's identity, and no answer to a question asked
+// before that is cached afterwards. That is exact on every instance that
+// checked a permission for that session (each remembers which identity its
+// sessions belong to); an instance that only saw the identity's other
+// sessions keeps their answers until CacheTTL ends, as it does for any
+// tuple removed in Keto: CacheTTL bounds how long a revoked permission may
+// still be served.
+//
+// An [Observer] that also implements [PermissionObserver] receives every
+// check as a [PermissionCheck] (namespace, relation, result, duration,
+// batch size; the object only with PermissionsConfig.ObserveObjects). The
+// interface is optional, so older Observers keep compiling.
+// core/orytest.NewKeto is a fake Keto for tests.
 //
 // # Caching
 //

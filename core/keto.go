@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	client "github.com/ory/client-go"
+	"github.com/oryguard/oryguard/core/internal/backoff"
 )
 
 // maxKetoBody caps how much of an answer from Ory Permissions the guard
@@ -32,7 +34,9 @@ type keto struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	sem chan struct{} // bounds calls in flight; nil means unlimited
+	sem        chan struct{}   // bounds calls in flight; nil means unlimited
+	busyLogged atomic.Int64    // unix ns of the last "too many" log line
+	backoff    backoff.Backoff // after a 429 from Keto
 
 	mu      sync.Mutex
 	flights map[permKey]*permFlight
@@ -122,6 +126,7 @@ func (g *Guard) initPermissions(cfg *Config, base *http.Client) error {
 	if k.timeout == 0 {
 		k.timeout = DefaultTimeout
 	}
+	k.backoff.Interval = time.Second / BackoffProbesPerSecond
 	switch n := cfg.MaxConcurrentLookups; {
 	case n == 0:
 		k.sem = make(chan struct{}, DefaultMaxConcurrentLookups)
@@ -251,21 +256,33 @@ func (k *keto) call(ctx context.Context, ts []tuple) verdict {
 		case k.sem <- struct{}{}:
 			defer func() { <-k.sem }()
 		default:
-			k.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: too many concurrent permission checks; answering 503",
-				slog.Int("limit", cap(k.sem)))
+			if now := time.Now().UnixNano(); now-k.busyLogged.Load() >= int64(time.Second) {
+				k.busyLogged.Store(now) // at most about one line a second
+				k.log.LogAttrs(ctx, slog.LevelWarn, "oryguard: too many concurrent permission checks; answering 503",
+					slog.Int("limit", cap(k.sem)))
+			}
 			return verdict{kind: reasonPermBusy}
 		}
+	}
+	started := k.now()
+	if wait := k.backoff.Wait(started.UnixNano()); wait > 0 {
+		return verdict{kind: reasonPermRateLimited, retryAfter: wait} // honouring Keto's Retry-After
 	}
 	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
-	started := k.now()
 	start := time.Now()
 	allowed, resp, err := k.send(ctx, ts)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close() // client-go has read it already
 	}
 	v := k.classify(ctx, resp, err)
+	switch now := k.now().UnixNano(); v.kind {
+	case reasonPermRateLimited:
+		k.backoff.Limited(v.retryAfter, now)
+	case reasonSession:
+		k.backoff.Answered(started.UnixNano(), now)
+	}
 	if v.kind == reasonSession {
 		v = verdict{kind: reasonSession}
 		for _, a := range allowed {
@@ -278,9 +295,11 @@ func (k *keto) call(ctx context.Context, ts []tuple) verdict {
 		v = verdict{kind: reasonCanceled} // the caller left (or a sibling was denied)
 	}
 	k.report(caller, ts, allowed, v, resp, err, time.Since(start))
-	if v.kind == reasonSession && k.cache != nil {
-		for i := range ts {
-			k.cache.store(&ts[i], started)
+	if k.cache != nil && (v.kind == reasonSession || v.kind == reasonPermDenied) {
+		for i, a := range allowed { // each allowed tuple, also of a batch Keto denied another of
+			if a {
+				k.cache.store(&ts[i], started)
+			}
 		}
 	}
 	return v

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +27,13 @@ type permCache struct {
 	ttl     int64 // ns
 	entries *otter.Cache[permKey, int64]
 
-	// sessions maps the keyed hash of a session ID (Guard.sidHash) to the
-	// identity ID it belongs to, for every session whose permissions were
-	// cached: ForgetSession and the fleet's invalidations name sessions.
-	sessions *otter.Cache[sessionKey, string]
+	// sessions remembers, for every session whose permissions were asked
+	// about here, the keyed hash of its ID (Guard.sidHash) and its
+	// identity: ForgetSession and the fleet's invalidations name sessions
+	// by hash (bySID). A hit costs one lookup by session ID, no hashing.
+	sessions *otter.Cache[string, sessionRec]
+	sidMu    sync.Mutex
+	bySID    map[sessionKey]string // exactly the sessions held in sessions
 
 	mu     sync.RWMutex
 	forgot map[string]int64 // subject → unix ns when it was forgotten
@@ -50,20 +54,36 @@ func newPermCache(ttl time.Duration, maxEntries int, timeout time.Duration) *per
 		Clock:            cacheClock(),
 		ExpiryCalculator: otter.ExpiryWriting[permKey, int64](life),
 	})
-	sessions := otter.Must(&otter.Options[sessionKey, string]{
+	c := &permCache{
+		ttl:    int64(ttl),
+		forgot: map[string]int64{},
+		bySID:  map[sessionKey]string{},
+		cap:    max(maxEntries, 1024),
+	}
+	c.entries = entries
+	c.sessions = otter.Must(&otter.Options[string, sessionRec]{
 		MaximumSize: maxEntries,
 		Executor:    func(fn func()) { fn() },
 		Clock:       cacheClock(),
-		// A session is remembered as long as an entry it led to may live.
-		ExpiryCalculator: otter.ExpiryWriting[sessionKey, string](life + timeout),
+		// Kept for as long after the session's last request as an entry
+		// that request led to may live.
+		ExpiryCalculator: otter.ExpiryAccessing[string, sessionRec](life + timeout),
+		OnDeletion: func(e otter.DeletionEvent[string, sessionRec]) {
+			if e.Cause == otter.CauseReplacement {
+				return // the new record keeps its hash (the same one) in bySID
+			}
+			c.sidMu.Lock()
+			delete(c.bySID, e.Value.sid)
+			c.sidMu.Unlock()
+		},
 	})
-	return &permCache{
-		ttl:      int64(ttl),
-		entries:  entries,
-		sessions: sessions,
-		forgot:   map[string]int64{},
-		cap:      max(maxEntries, 1024),
-	}
+	return c
+}
+
+// sessionRec is what the permission cache remembers of a session.
+type sessionRec struct {
+	sid     sessionKey
+	subject string
 }
 
 // get reports whether t was allowed by an answer still fresh at now.
@@ -82,18 +102,25 @@ func (c *permCache) store(t *tuple, sent time.Time) {
 	c.entries.Set(keyOf([]tuple{*t}), sent.UnixNano())
 }
 
-// remember records which identity a session belongs to.
-func (c *permCache) remember(sid sessionKey, subject string) {
-	if v, ok := c.sessions.GetIfPresent(sid); ok && v == subject {
+// remember records the identity of session id; hash computes the keyed
+// hash of id, only when the session is new here.
+func (c *permCache) remember(id, subject string, hash func(string) sessionKey) {
+	if v, ok := c.sessions.GetIfPresent(id); ok && v.subject == subject {
 		return
 	}
-	c.sessions.Set(sid, subject)
+	sid := hash(id)
+	c.sidMu.Lock()
+	c.bySID[sid] = subject
+	c.sidMu.Unlock()
+	c.sessions.Set(strings.Clone(id), sessionRec{sid: sid, subject: subject})
 }
 
 // forgetSession drops the cached answers of the identity of session sid,
 // when this process has seen the session; it reports whether it had.
 func (c *permCache) forgetSession(sid sessionKey, now time.Time) bool {
-	subject, ok := c.sessions.GetIfPresent(sid)
+	c.sidMu.Lock()
+	subject, ok := c.bySID[sid]
+	c.sidMu.Unlock()
 	if !ok {
 		return false
 	}

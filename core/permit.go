@@ -44,7 +44,13 @@ type permit struct {
 // SubjectSet makes the check's subject the subject set
 // namespace:<identity ID>#relation (for example the members of the user's
 // own group object) instead of the identity ID.
+//
+// It panics when namespace or relation is empty: a programming error that
+// would otherwise make every check fail.
 func SubjectSet(namespace, relation string) PermitOption {
+	if namespace == "" || relation == "" {
+		panic("oryguard: SubjectSet needs a namespace and a relation")
+	}
 	return func(p *permit) {
 		p.subjectSet.namespace, p.subjectSet.relation = namespace, relation
 	}
@@ -80,7 +86,13 @@ func SubjectSet(namespace, relation string) PermitOption {
 // The object is the exact string object returns: it travels to Keto as a
 // query value or JSON string, never in a URL path, so no character in it
 // can change the namespace, relation or subject of the check.
+//
+// It panics when namespace or relation is empty (a programming error,
+// found when the route is built rather than on each request).
 func Permit(namespace, relation string, object Object, opts ...PermitOption) Option {
+	if namespace == "" || relation == "" {
+		panic("oryguard: Permit needs a namespace and a relation")
+	}
 	return func(p *policy) {
 		pm := permit{namespace: namespace, relation: relation, object: object}
 		for _, o := range opts {
@@ -103,18 +115,28 @@ type PermissionsConfig struct {
 	// It is never logged.
 	APIKey string
 
-	// Timeout bounds one check (or one batch). Zero means DefaultTimeout.
+	// Timeout bounds one check (or one batch), including reading the
+	// answer. Zero means DefaultTimeout; negative is an error.
 	Timeout time.Duration
 
 	// Batch sends all of a route's checks in one call to
-	// /relation-tuples/batch/check (Keto v0.14 and later, Ory Network).
-	// Off: the checks go concurrently, one call each.
+	// /relation-tuples/batch/check (Keto v0.14 and later, Ory Network;
+	// Keto v0.13 has no such endpoint, and every check then fails with
+	// 502). Keto caps a batch (limit.max_batch_check_size, 10 by
+	// default). Off: the checks go concurrently, one call each. A single
+	// check uses /relation-tuples/check/openapi either way.
 	Batch bool
 
 	// CacheTTL, when positive, reuses an allowed answer for that long,
-	// keyed by subject, namespace, object and relation. Zero (the default,
-	// as Ory advises) asks on every request, so a change of permission
-	// takes effect at once.
+	// keyed by subject, namespace, object and relation; denials and errors
+	// are never cached. Zero (the default, as Ory advises) asks on every
+	// request, so a change of permission takes effect at once. With a
+	// cache, a tuple removed in Keto may keep allowing for up to CacheTTL;
+	// a logout, Guard.ForgetSession and the fleet's invalidations drop the
+	// identity's answers at once (see "Permissions" in the package
+	// documentation for what is exact). It needs the session cache
+	// (Cache.Disabled unset): that is where a logout learns whose
+	// answers to drop.
 	CacheTTL time.Duration
 
 	// CacheMaxEntries bounds the permission cache when CacheTTL is
@@ -126,8 +148,10 @@ type PermissionsConfig struct {
 	// only: object IDs can be personal data and make metrics unbounded.
 	ObserveObjects bool
 
-	// HTTPClient is used for the checks. Nil means Config.HTTPClient's
-	// transport. It is copied: no redirects are followed, no cookies kept.
+	// HTTPClient is used for the checks. Nil means the transport the guard
+	// uses for whoami (Config.HTTPClient's, or the guard's own). It is
+	// copied: no redirects are followed, no cookies kept, and an answer
+	// over 64 KiB is an error.
 	HTTPClient *http.Client
 }
 
@@ -146,9 +170,9 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 	var now time.Time
 	if k.cache != nil {
 		now = k.now()
-		k.cache.remember(rt.g.sidHash(s.Id), subject)
+		k.cache.remember(s.Id, subject, rt.g.sidHash)
 	}
-	ts := make([]tuple, 0, len(rt.p.permits))
+	var ts []tuple // allocated only when Keto is to be asked
 	for i := range rt.p.permits {
 		p := &rt.p.permits[i]
 		object := ""
@@ -159,15 +183,20 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 			return verdict{kind: reasonPermDenied} // without asking Keto
 		}
 		t := tuple{
-			namespace: p.namespace, relation: p.relation,
-			object:  strings.Clone(object), // it may point into memory the framework reuses
-			subject: subject,
-			setNS:   p.subjectSet.namespace, setRel: p.subjectSet.relation,
+			namespace: p.namespace, relation: p.relation, object: object, subject: subject,
+			setNS: p.subjectSet.namespace, setRel: p.subjectSet.relation,
 		}
 		if k.cache != nil && k.cache.get(&t, now) {
 			k.reportCached(ctx, &t)
 			continue
 		}
+		if ts == nil {
+			ts = make([]tuple, 0, len(rt.p.permits)-i)
+		}
+		// A copy: the object may point into memory the framework reuses,
+		// and a call to Keto (shared with other requests) may outlive this
+		// request.
+		t.object = strings.Clone(object)
 		ts = append(ts, t)
 	}
 	if len(ts) == 0 {

@@ -49,8 +49,10 @@ func permReq(token string, p core.Params) *core.Request {
 	return &core.Request{Method: http.MethodGet, URI: "/docs/x", Accept: "application/json", SessionToken: token, Params: p}
 }
 
+// browserPermReq is a page load with the session cookie.
 func browserPermReq(token string, p core.Params) *core.Request {
-	r := permReq(token, p)
+	r := permReq("", p)
+	r.Cookies = []string{"ory_kratos_session=" + token}
 	r.Accept = browserAccept
 	r.SecFetchMode, r.SecFetchDest = "navigate", "document"
 	return r
@@ -441,3 +443,391 @@ func TestPermissionsConfig(t *testing.T) {
 }
 
 var _ = json.Marshal
+
+// aliceSession is a session of alice's identity.
+func aliceSession(id string) client.Session {
+	s := orytest.ActiveSession(id, "alice@example.com")
+	s.Identity.Id = aliceID
+	return s
+}
+
+func TestPermitCache(t *testing.T) {
+	viewer := orytest.Tuple{Namespace: "Document", Object: "d1", Relation: "viewer", SubjectID: aliceID}
+	req := func() *core.Request { return permReq(aliceToken, params{"doc": "d1"}) }
+	t.Run("off asks every time", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, nil)
+		keto.Add(viewer)
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		for range 3 {
+			if !rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("denied")
+			}
+		}
+		keto.Remove(viewer)
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("a removed tuple still allows with the cache off")
+		}
+		if n := keto.Calls(); n != 4 {
+			t.Errorf("%d calls, want 4", n)
+		}
+		if n := g.PermissionCacheEntries(); n != 0 {
+			t.Errorf("%d cache entries with the cache off", n)
+		}
+	})
+	t.Run("on reuses allowed answers only", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.CacheTTL = time.Minute })
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("allowed without a tuple")
+		}
+		keto.Add(viewer) // a denial is never cached: the tuple counts at once
+		for range 3 {
+			if !rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("denied")
+			}
+		}
+		if n := keto.Calls(); n != 2 {
+			t.Errorf("%d calls, want 2 (the denial, then one allow reused)", n)
+		}
+		// Another object, relation or namespace is another entry.
+		keto.Reset()
+		for _, rt := range []*core.Route{
+			g.Route(core.Permit("Document", "editor", doc)),
+			g.Route(core.Permit("Folder", "viewer", doc)),
+		} {
+			if rt.Authenticate(context.Background(), req()).Allow {
+				t.Fatal("allowed from another tuple's entry")
+			}
+		}
+		if rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"})).Allow {
+			t.Fatal("allowed from another object's entry")
+		}
+		if n := keto.Calls(); n != 3 {
+			t.Errorf("%d calls, want 3", n)
+		}
+		if n := g.PermissionCacheEntries(); n != 1 {
+			t.Errorf("%d cache entries, want 1", n)
+		}
+	})
+	t.Run("expires", func(t *testing.T) {
+		g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.CacheTTL = 50 * time.Millisecond })
+		keto.Add(viewer)
+		rt := g.Route(core.Permit("Document", "viewer", doc))
+		rt.Authenticate(context.Background(), req())
+		keto.Remove(viewer)
+		time.Sleep(60 * time.Millisecond)
+		if rt.Authenticate(context.Background(), req()).Allow {
+			t.Fatal("allowed past the TTL")
+		}
+	})
+}
+
+// TestPermitCacheForgotten: a logout or ForgetSession drops the cached
+// answers of the session's identity (for every session of it), here and on
+// every instance of the fleet that checked a permission for the session.
+func TestPermitCacheForgotten(t *testing.T) {
+	viewer := orytest.Tuple{Namespace: "Document", Object: "d1", Relation: "viewer", SubjectID: aliceID}
+	for _, tc := range []struct {
+		name   string
+		forget func(t *testing.T, a *core.Guard)
+	}{
+		{"ForgetSession", func(t *testing.T, a *core.Guard) {
+			if err := a.ForgetSession(context.Background(), "s-alice"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"logout", func(t *testing.T, a *core.Guard) {
+			r := &core.Request{Method: http.MethodPost, URI: "/logout", SessionToken: aliceToken}
+			if d := a.LogoutRedirect(context.Background(), r); d.Status != http.StatusNoContent {
+				t.Fatalf("logout: %d", d.Status)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ory := orytest.NewServer()
+			defer ory.Close()
+			ory.Session(aliceToken, aliceSession("s-alice"))
+			ory.Session("tok-alice-2", aliceSession("s-alice-2"))
+			keto := orytest.NewKeto()
+			defer keto.Close()
+			keto.Add(viewer)
+			fleet := newFleet()
+			guard := func() *core.Guard {
+				g, _ := newGuard(t, ory.URL, func(c *core.Config) {
+					c.Cache = core.CacheConfig{TTL: time.Minute, Shared: fleet.tier(secretA)}
+					c.Permissions = core.PermissionsConfig{URL: keto.URL, CacheTTL: time.Minute}
+				})
+				return g
+			}
+			a, b := guard(), guard()
+			check := func(g *core.Guard, token string) {
+				t.Helper()
+				if d := g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq(token, params{"doc": "d1"})); !d.Allow {
+					t.Fatalf("denied: %v", d.Denial)
+				}
+			}
+			for _, g := range []*core.Guard{a, b} {
+				check(g, aliceToken)
+				check(g, "tok-alice-2") // the same identity: the entry serves
+			}
+			if n := keto.Calls(); n != 2 {
+				t.Fatalf("%d calls, want one per instance", n)
+			}
+			tc.forget(t, a)
+			for i, g := range []*core.Guard{a, b} {
+				check(g, "tok-alice-2")
+				if n := keto.Calls(); n != 3+i {
+					t.Fatalf("instance %d: %d calls; the identity's entry was not dropped", i, n)
+				}
+			}
+		})
+	}
+}
+
+func TestPermitCacheFleetDropsAll(t *testing.T) {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session(aliceToken, aliceSession("s-alice"))
+	keto := orytest.NewKeto()
+	defer keto.Close()
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	fleet := newFleet()
+	g, _ := newGuard(t, ory.URL, func(c *core.Config) {
+		c.Cache = core.CacheConfig{TTL: time.Minute, Shared: fleet.tier(secretA)}
+		c.Permissions = core.PermissionsConfig{URL: keto.URL, CacheTTL: time.Minute}
+	})
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	for range 2 {
+		rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	}
+	fleet.publish(core.Invalidation{All: true})
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if n := keto.Calls(); n != 2 {
+		t.Fatalf("%d calls, want 2", n)
+	}
+}
+
+// TestPermitCacheForgetRacesAnswer: an answer to a question asked before
+// ForgetSession, arriving after it, is not cached.
+func TestPermitCacheForgetRacesAnswer(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) {
+		c.Cache.TTL = time.Minute
+		c.Permissions.CacheTTL = time.Minute
+	})
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})) // the session is known
+	if err := g.ForgetSession(context.Background(), "s-alice"); err != nil {
+		t.Fatal(err)
+	}
+	// The session is forgotten: cache the session again, then hold an
+	// answer while forgetting it.
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	keto.Allow("Document", "d2", "viewer", aliceID)
+	release := make(chan struct{})
+	keto.ReplyAll(&orytest.Reply{Until: release, Body: []byte(`{"allowed":true}`)})
+	arrived := make(chan struct{}, 1)
+	keto.OnRequest(func(orytest.KetoRequest) { arrived <- struct{}{} })
+	done := make(chan bool)
+	go func() { done <- rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"})).Allow }()
+	<-arrived
+	if err := g.ForgetSession(context.Background(), "s-alice"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the held answer was an allow")
+	}
+	keto.OnRequest(nil)
+	keto.ReplyAll(nil)
+	keto.Reset()
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	if keto.Calls() != 1 {
+		t.Fatal("an answer to a question asked before ForgetSession was cached")
+	}
+}
+
+// countingObserver is an Observer written before permission checks: it
+// does not implement PermissionObserver and still works.
+type countingObserver struct {
+	core.NopObserver
+	mu        sync.Mutex
+	decisions []core.Outcome
+}
+
+func (o *countingObserver) Decision(_ context.Context, out core.Outcome) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.decisions = append(o.decisions, out)
+}
+
+type permObserver struct {
+	countingObserver
+	checks []core.PermissionCheck
+}
+
+func (o *permObserver) PermissionCheck(_ context.Context, c core.PermissionCheck) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.checks = append(o.checks, c)
+}
+
+func TestPermissionObserver(t *testing.T) {
+	old := &countingObserver{}
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Observer = old })
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	if !g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})).Allow {
+		t.Fatal("denied")
+	}
+	if len(old.decisions) != 1 || old.decisions[0] != core.OutcomeAllowed {
+		t.Errorf("decisions %v", old.decisions)
+	}
+
+	for _, objects := range []bool{false, true} {
+		obs := &permObserver{}
+		g, _, keto, _ := permGuard(t, func(c *core.Config) {
+			c.Observer = obs
+			c.Permissions.Batch = true
+			c.Permissions.ObserveObjects = objects
+		})
+		keto.Allow("Document", "d1", "viewer", aliceID)
+		rt := g.Route(core.Permit("Document", "viewer", doc), core.Permit("Document", "editor", doc))
+		d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+		if d.Allow || !errors.Is(d.Denial, core.ErrPermissionDenied) {
+			t.Fatalf("decision %+v", d)
+		}
+		if len(obs.decisions) != 1 || obs.decisions[0] != core.OutcomeForbidden {
+			t.Errorf("decisions %v", obs.decisions)
+		}
+		wantObject := ""
+		if objects {
+			wantObject = "d1"
+		}
+		want := []core.PermissionCheck{
+			{Namespace: "Document", Relation: "viewer", Object: wantObject, Result: core.PermissionAllowed, Status: 200, Batch: 2},
+			{Namespace: "Document", Relation: "editor", Object: wantObject, Result: core.PermissionDenied, Status: 200, Batch: 2},
+		}
+		if len(obs.checks) != len(want) {
+			t.Fatalf("checks %+v", obs.checks)
+		}
+		for i, c := range obs.checks {
+			if c.Duration <= 0 {
+				t.Errorf("check %d: duration %v", i, c.Duration)
+			}
+			c.Duration = 0
+			if c != want[i] {
+				t.Errorf("check %d = %+v, want %+v", i, c, want[i])
+			}
+		}
+	}
+}
+
+// TestPermitBusy: with MaxConcurrentLookups calls to Keto in flight, a
+// further check is refused with 503 rather than piling onto Keto.
+func TestPermitBusy(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.MaxConcurrentLookups = 1 })
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	keto.Allow("Document", "d2", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})) // the session is cached
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	keto.OnRequest(func(orytest.KetoRequest) { arrived <- struct{}{}; <-release })
+	done := make(chan bool)
+	go func() { done <- rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})).Allow }()
+	<-arrived
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d2"}))
+	close(release)
+	if d.Allow || d.Status != http.StatusServiceUnavailable || !errors.Is(d.Denial, core.ErrBusy) || d.Header.Get("Retry-After") == "" {
+		t.Errorf("decision %d %v, want 503 ErrBusy with Retry-After", d.Status, d.Denial)
+	}
+	if !<-done {
+		t.Error("the call in flight was denied")
+	}
+}
+
+// TestPermitHonoursRetryAfter: after Keto's 429, checks are answered 429
+// without asking Keto (but for a probe or two a second) until Retry-After
+// has passed or a probe gets an answer.
+func TestPermitHonoursRetryAfter(t *testing.T) {
+	g, _, keto, _ := permGuard(t, nil)
+	keto.Allow("Document", "d1", "viewer", aliceID)
+	rt := g.Route(core.Permit("Document", "viewer", doc))
+	keto.ReplyAll(&orytest.Reply{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Body: []byte(`{}`)})
+	if d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"})); d.Status != 429 {
+		t.Fatalf("status %d", d.Status)
+	}
+	keto.ReplyAll(nil)
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if d.Allow || d.Status != 429 || !errors.Is(d.Denial, core.ErrRateLimited) {
+		t.Fatalf("decision %d %v, want 429 while backing off", d.Status, d.Denial)
+	}
+	if ra := d.Header.Get("Retry-After"); ra != "30" && ra != "29" {
+		t.Errorf("Retry-After %q", ra)
+	}
+	if n := keto.Calls(); n != 1 {
+		t.Errorf("%d calls, want 1: Keto asked while backing off", n)
+	}
+}
+
+func TestPermitPanicsOnEmptyNames(t *testing.T) {
+	for name, fn := range map[string]func(){
+		"Permit namespace":     func() { core.Permit("", "viewer", doc) },
+		"Permit relation":      func() { core.Permit("Document", "", doc) },
+		"SubjectSet namespace": func() { core.SubjectSet("", "member") },
+		"SubjectSet relation":  func() { core.SubjectSet("Group", "") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			fn()
+		})
+	}
+}
+
+// TestPermitSessionWithoutIdentity: a session whose identity ID is missing
+// has no subject to ask about and is denied without asking Keto.
+func TestPermitSessionWithoutIdentity(t *testing.T) {
+	g, ory, keto, _ := permGuard(t, nil)
+	s := orytest.ActiveSession("s-anon", "x@example.com")
+	s.Identity.Id = ""
+	ory.Session("tok-anon", s)
+	d := g.Route(core.Permit("Document", "viewer", doc)).Authenticate(context.Background(), permReq("tok-anon", params{"doc": "d1"}))
+	if d.Allow || !errors.Is(d.Denial, core.ErrPermissionDenied) || keto.Calls() != 0 {
+		t.Errorf("decision %d %v after %d calls", d.Status, d.Denial, keto.Calls())
+	}
+}
+
+// TestPermitBrowserAnswers: a browser denied a permission, or whose check
+// Keto could not answer, gets the guard's plain-text answer, never a login
+// redirect, on required and optional routes alike.
+func TestPermitBrowserAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		reply  *orytest.Reply
+		status int
+		text   string
+	}{
+		{"denied", nil, 403, "You do not have permission to access this resource.\n"},
+		{"Keto failing", &orytest.Reply{Status: 500, Body: []byte(`{}`)}, 502, "Permissions could not be checked because Ory Permissions is unavailable.\n"},
+	} {
+		for _, optional := range []bool{false, true} {
+			g, _, keto, _ := permGuard(t, nil)
+			keto.ReplyAll(tc.reply)
+			opts := []core.Option{core.Permit("Document", "viewer", doc)}
+			if optional {
+				opts = append(opts, core.Optional())
+			}
+			d := g.Route(opts...).Authenticate(context.Background(), browserPermReq(aliceToken, params{"doc": "d1"}))
+			if d.Allow || d.Status != tc.status || string(d.Body) != tc.text || d.Header.Get("Location") != "" || d.Denial.API {
+				t.Errorf("%s, optional=%v: allow=%v %d %q Location %q", tc.name, optional, d.Allow, d.Status, d.Body, d.Header.Get("Location"))
+			}
+			if a := core.Answer(d.Denial); a.Status != tc.status || string(a.Body) != tc.text {
+				t.Errorf("%s: Answer = %d %q", tc.name, a.Status, a.Body)
+			}
+		}
+	}
+}

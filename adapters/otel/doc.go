@@ -25,6 +25,17 @@
 //   - oryguard.lookups.in_flight (up-down counter): whoami calls in flight;
 //   - oryguard.cache.entries (observable gauge): sessions in the caches of
 //     the guards the Observer is attached to.
+//   - oryguard.permission.checks (counter) and oryguard.permission.duration
+//     (histogram, seconds; calls to Keto only) for permission checks
+//     (core.Permit; the Observer implements core.PermissionObserver),
+//     attributes oryguard.permission.namespace, oryguard.permission.relation,
+//     oryguard.permission.result (allowed, denied, error, canceled),
+//     oryguard.permission.cached, oryguard.permission.batch and
+//     http.response.status_code. Object IDs are labels only with
+//     WithPermissionObjects and core.PermissionsConfig.ObserveObjects both:
+//     they can be personal data and make series unbounded.
+//   - oryguard.permission.cache.entries (observable gauge): allowed answers
+//     in the permission caches of the guards the Observer is attached to.
 //
 // Only the whoami span's trace context (traceparent) reaches Ory: never the
 // incoming request's tracestate, nor its baggage unless WithBaggage is given.

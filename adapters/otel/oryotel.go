@@ -66,6 +66,12 @@ type Observer struct {
 	whoami   metric.Float64Histogram
 	inFlight metric.Int64UpDownCounter
 
+	// Permission checks (permission.go).
+	permChecks   metric.Int64Counter
+	permDuration metric.Float64Histogram
+	permSets     sync.Map // permLabel -> attribute.Set
+	objects      bool
+
 	// The hit path only adds to these (one atomic add each); the SDK reads
 	// them when it collects, through observable counters.
 	decisions [core.NumOutcomes]paddedCount
@@ -98,6 +104,7 @@ type config struct {
 	prop    propagation.TextMapPropagator
 	ids     bool
 	baggage bool
+	objects bool
 }
 
 // Option configures New.
@@ -180,6 +187,7 @@ func New(opts ...Option) *Observer {
 		prop:    c.prop,
 		ids:     c.ids,
 		baggage: c.baggage,
+		objects: c.objects,
 	}
 	for i := range o.decisionOpts {
 		o.decisionOpts[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(OutcomeKey.String(core.Outcome(i).String())))}
@@ -231,6 +239,7 @@ func New(opts ...Option) *Observer {
 		metric.WithInt64Callback(o.observeEntries)); err != nil {
 		otel.Handle(err)
 	}
+	o.initPermissions(meter)
 	o.noopFallback()
 	return o
 }
@@ -244,19 +253,24 @@ func (o *Observer) Attach(g *core.Guard) {
 }
 
 func (o *Observer) observeEntries(_ context.Context, obs metric.Int64Observer) error {
+	obs.Observe(int64(o.sumGuards((*core.Guard).CacheEntries)))
+	return nil
+}
+
+// sumGuards adds up f over the guards still in use, and forgets the others.
+func (o *Observer) sumGuards(f func(*core.Guard) int) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	total, live := 0, o.guards[:0]
 	for _, w := range o.guards {
 		if g := w.Value(); g != nil {
-			total += g.CacheEntries()
+			total += f(g)
 			live = append(live, w)
 		}
 	}
 	clear(o.guards[len(live):])
 	o.guards = live
-	obs.Observe(int64(total))
-	return nil
+	return total
 }
 
 // Decision implements core.Observer: one atomic add.

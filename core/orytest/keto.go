@@ -92,6 +92,13 @@ func (k *Keto) Remove(t Tuple) {
 	delete(k.tuples, t)
 }
 
+// Clear removes every tuple.
+func (k *Keto) Clear() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	clear(k.tuples)
+}
+
 // ReplyAll makes every check get r instead of an answer from the tuples
 // (fault injection: a Status such as 500 or 429 with a Retry-After Header,
 // a Delay or Hang, a Body that is not JSON or is huge, Truncate). Pass nil

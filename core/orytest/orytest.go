@@ -5,7 +5,10 @@
 // slowly, fail, rate-limit or send garbage.
 //
 // It also answers POST /self-service/logout/api (native logout: the token
-// stops resolving). It is a test double for the endpoints the guard calls,
+// stops resolving). NewKeto starts a fake Ory Permissions (Keto) read API
+// for routes with core.Permit: relation tuples the test sets, single and
+// batch checks, failures on demand, and a barrier that proves checks are
+// concurrent. It is a test double for the endpoints the guard calls,
 // not an Ory implementation; end-to-end tests run against a real Kratos.
 //
 // The package example shows an app testing its protected handlers with a
