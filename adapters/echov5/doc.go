@@ -45,5 +45,23 @@
 // and to that error, so the ErrorHandler can tell it apart with errors.Is
 // (Example_customErrorPage); the standard answer is a 403.
 //
+// # Permissions from the path
+//
+// core.Permit asks Ory Permissions (Keto), after the session check, whether
+// the session's identity has a relation on an object; core.PathParam takes
+// the object from the route's path parameter, percent-decoded exactly once
+// (as on every adapter: /docs/a%2Fb is the object "a/b").
+// Echo runs e.Use, group and route middleware after routing, so they see
+// c.Param; e.Pre runs before routing, where the object is empty and every
+// request is denied (403, Keto not asked):
+//
+//	e.GET("/docs/:id", document, oryecho.Middleware(guard,
+//		core.Permit("Document", "view", core.PathParam("id"))))
+//
+// Echo's default router hands c.Param the text still encoded when it
+// matched URL.RawPath; the middleware decodes exactly those values. Keep
+// RouterConfig.UnescapePathParamValues and UseEscapedPathForMatching off:
+// with them values arrive decoded, and would be decoded again.
+//
 // Every decision is made by package core; this package only translates it.
 package oryecho

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -117,4 +118,42 @@ func Example_customErrorPage() {
 	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
 	// 403 <p>Please verify your email address.</p>
 	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."},"redirect_browser_to":"ORY/self-service/login/browser?return_to=%2Fverified"}
+}
+
+// A permission check on the object named by the path. Echo runs route
+// (and e.Use) middleware after routing, so the parameter is set. The check
+// gets it decoded once; Echo's own c.Param is still encoded when Echo
+// matched the raw path, so the handler decodes it the same way.
+func Example_permissions() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("token", orytest.ActiveSession("s-1", "ada@example.com")) // identity "identity-s-1"
+	// In production: Keto's read API, or your Ory Network project URL.
+	keto := orytest.NewKeto()
+	defer keto.Close()
+	keto.Allow("Document", "report 2026/Q1", "view", "identity-s-1")
+
+	guard, err := core.New(core.Config{OryURL: ory.URL, Permissions: core.PermissionsConfig{URL: keto.URL}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := echo.New()
+	e.GET("/docs/:id", func(c *echo.Context) error {
+		id := c.Param("id")
+		if c.Request().URL.RawPath != "" {
+			id, _ = url.PathUnescape(id)
+		}
+		return c.String(http.StatusOK, fmt.Sprintf("document %q", id))
+	}, oryecho.Middleware(guard, core.Permit("Document", "view", core.PathParam("id"))))
+
+	for _, path := range []string{"/docs/report%202026%2FQ1", "/docs/report%202026%2FQ2"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Session-Token", "token")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 document "report 2026/Q1"
+	// 403 {"error":{"code":403,"status":"Forbidden","reason":"You do not have permission to access this resource."}}
 }

@@ -54,5 +54,22 @@
 // and to that error, so the ErrorHandler can tell it apart with errors.Is
 // (Example_customErrorPage); the standard answer is a 403.
 //
+// # Permissions from the path
+//
+// core.Permit asks Ory Permissions (Keto), after the session check, whether
+// the session's identity has a relation on an object; core.PathParam takes
+// the object from the route's path parameter, percent-decoded exactly once
+// (as on every adapter: /docs/a%2Fb is the object "a/b").
+// Mount the middleware on the route, where Fiber has matched it:
+//
+//	app.Get("/docs/:id", oryfiber.Middleware(guard,
+//		core.Permit("Document", "view", core.PathParam("id"))), document)
+//
+// Not with app.Use or a group's middleware: Fiber runs those before a
+// route with parameters has matched, so the object is empty and every
+// request is denied (403, Keto not asked). Fiber hands c.Params the path
+// undecoded (unless the app sets Config.UnescapePath) and the middleware
+// decodes it; a segment that does not decode denies the request.
+//
 // Every decision is made by package core; this package only translates it.
 package oryfiber

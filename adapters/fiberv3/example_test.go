@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
@@ -128,4 +129,47 @@ func Example_customErrorPage() {
 	// 401 <a href="ORY/self-service/login/browser?return_to=%2Fverified">Sign in</a>
 	// 403 <p>Please verify your email address.</p>
 	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."},"redirect_browser_to":"ORY/self-service/login/browser?return_to=%2Fverified"}
+}
+
+// A permission check on the object named by the path. The middleware goes
+// on the route, where Fiber has matched it (with app.Use it would see no
+// parameter and deny every request). The check gets the parameter decoded
+// once; Fiber's own c.Params is the raw segment, so the handler decodes it
+// the same way.
+func Example_permissions() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("token", orytest.ActiveSession("s-1", "ada@example.com")) // identity "identity-s-1"
+	// In production: Keto's read API, or your Ory Network project URL.
+	keto := orytest.NewKeto()
+	defer keto.Close()
+	keto.Allow("Document", "report 2026/Q1", "view", "identity-s-1")
+
+	guard, err := core.New(core.Config{OryURL: ory.URL, Permissions: core.PermissionsConfig{URL: keto.URL}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := fiber.New()
+	app.Get("/docs/:id", oryfiber.Middleware(guard, core.Permit("Document", "view", core.PathParam("id"))), func(c fiber.Ctx) error {
+		id, err := url.PathUnescape(c.Params("id"))
+		if err != nil {
+			return fiber.ErrBadRequest
+		}
+		return c.SendString(fmt.Sprintf("document %q", id))
+	})
+
+	for _, path := range []string{"/docs/report%202026%2FQ1", "/docs/report%202026%2FQ2"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Session-Token", "token")
+		resp, err := app.Test(req, fiber.TestConfig{Timeout: 0})
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// 200 document "report 2026/Q1"
+	// 403 {"error":{"code":403,"status":"Forbidden","reason":"You do not have permission to access this resource."}}
 }

@@ -56,5 +56,20 @@
 // and to that error, so the ErrorHandler can tell it apart with errors.Is
 // (Example_customErrorPage); the standard answer is a 403.
 //
+// # Permissions from the path
+//
+// core.Permit asks Ory Permissions (Keto), after the session check, whether
+// the session's identity has a relation on an object; core.PathParam takes
+// the object from the route's path parameter, percent-decoded exactly once
+// (as on every adapter: /docs/a%2Fb is the object "a/b").
+// Gin matches the route before any of its handlers runs, so r.Use, a group
+// and the route itself all see c.Param:
+//
+//	r.GET("/docs/:id", orygin.Middleware(guard,
+//		core.Permit("Document", "view", core.PathParam("id"))), document)
+//
+// Gin routes on the decoded URL.Path (its default): keep that on routes
+// with a path object; the README says why.
+//
 // Every decision is made by package core; this package only translates it.
 package orygin

@@ -41,5 +41,22 @@
 // and to that error, so the ErrorHandler can tell it apart with errors.Is
 // (Example_customErrorPage); the standard answer is a 403.
 //
+// # Permissions from the path
+//
+// core.Permit asks Ory Permissions (Keto), after the session check, whether
+// the session's identity has a relation on an object; core.PathParam takes
+// the object from the route's path parameter, percent-decoded exactly once
+// (as on every adapter: /docs/a%2Fb is the object "a/b").
+// The middleware reads Request.PathValue, which http.ServeMux sets just
+// before it calls the handler registered on the pattern, so wrap that
+// handler:
+//
+//	mux.Handle("GET /docs/{id}", oryhttp.Middleware(guard,
+//		core.Permit("Document", "view", core.PathParam("id")))(document))
+//
+// Wrapped around the whole mux, the middleware runs before any pattern has
+// matched: the object is empty and every request is denied (403, Keto not
+// asked).
+//
 // Every decision is made by package core; this package only translates it.
 package oryhttp

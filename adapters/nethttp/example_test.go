@@ -105,3 +105,43 @@ func Example_customErrorPage() {
 	// 403 <p>Please verify your email address.</p>
 	// 401 {"error":{"code":401,"status":"Unauthorized","reason":"No valid Ory session was found in the request."},"redirect_browser_to":"ORY/self-service/login/browser?return_to=%2Fverified"}
 }
+
+// A permission check on the object named by the path: the middleware wraps
+// the handler registered on the ServeMux pattern, so that the path value is
+// set when the guard reads it.
+func Example_permissions() {
+	ory := orytest.NewServer()
+	defer ory.Close()
+	ory.Session("token", orytest.ActiveSession("s-1", "ada@example.com")) // identity "identity-s-1"
+	// In production: Keto's read API, or your Ory Network project URL.
+	keto := orytest.NewKeto()
+	defer keto.Close()
+	keto.Allow("Document", "report 2026/Q1", "view", "identity-s-1")
+
+	guard, err := core.New(core.Config{OryURL: ory.URL, Permissions: core.PermissionsConfig{URL: keto.URL}})
+	if err != nil {
+		panic(err)
+	}
+	document := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "document %q", r.PathValue("id"))
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /docs/{id}", oryhttp.Middleware(guard, core.Permit("Document", "view", core.PathParam("id")))(document))
+	app := httptest.NewServer(mux)
+	defer app.Close()
+
+	for _, path := range []string{"/docs/report%202026%2FQ1", "/docs/report%202026%2FQ2"} {
+		req, _ := http.NewRequest(http.MethodGet, app.URL+path, nil)
+		req.Header.Set("X-Session-Token", "token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// 200 document "report 2026/Q1"
+	// 403 {"error":{"code":403,"status":"Forbidden","reason":"You do not have permission to access this resource."}}
+}

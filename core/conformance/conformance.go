@@ -364,6 +364,10 @@ type Outcome struct {
 
 	// Ory is every request that reached the fake Ory, oldest first.
 	Ory []orytest.Recorded
+	// Keto is every tuple the fake Keto was asked about (each of a batch
+	// call's), sorted; KetoCalls counts the calls (permissions.go).
+	Keto      []orytest.Tuple
+	KetoCalls int
 }
 
 // Result is an Outcome plus raw details that are compared between targets
@@ -377,6 +381,9 @@ type Result struct {
 type caseEnv struct {
 	// Ory is the fake Ory server shared by every case and target.
 	Ory *orytest.Server
+	// Keto is the fake Ory Permissions (Keto) shared likewise; every
+	// guard's Config.Permissions.URL points to it.
+	Keto *orytest.Keto
 	// OryURL is Ory's base URL, OryHost its host:port.
 	OryURL, OryHost string
 	// ClosedURL is a loopback URL on which nothing listens.
@@ -491,6 +498,7 @@ type beforeStep struct {
 func Run(t *testing.T, targets ...Target) {
 	t.Helper()
 	runTable(t, table(), targets...)
+	runPermissions(t, targets)
 	runHostile(t, targets)
 }
 
@@ -503,6 +511,8 @@ func runTable(t *testing.T, cases []tableCase, targets ...Target) {
 	}
 	ory := orytest.NewServer()
 	defer ory.Close()
+	keto := orytest.NewKeto()
+	defer keto.Close()
 	// One transport for every guard, so that hundreds of guards do not each
 	// keep their own idle connections to the fake server.
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 10 * time.Second}
@@ -519,7 +529,7 @@ func runTable(t *testing.T, cases []tableCase, targets ...Target) {
 		{"cache-on", core.CacheConfig{TTL: time.Minute}},
 	} {
 		t.Run(run.name, func(t *testing.T) {
-			env := &caseEnv{Ory: ory, OryURL: ory.URL, OryHost: oryURL.Host, ClosedURL: closed, Run: run.name, Cache: run.cache.TTL > 0}
+			env := &caseEnv{Ory: ory, Keto: keto, OryURL: ory.URL, OryHost: oryURL.Host, ClosedURL: closed, Run: run.name, Cache: run.cache.TTL > 0}
 			for _, c := range cases {
 				t.Run(c.Name, func(t *testing.T) {
 					runCase(t, env, c, run.cache, hc, targets)
@@ -553,6 +563,8 @@ func mounts(c tableCase) []mount {
 func runCase(t *testing.T, env *caseEnv, c tableCase, cache core.CacheConfig, hc *http.Client, all []Target) {
 	env.Ory.ReplyAll(nil)
 	defer env.Ory.ReplyAll(nil)
+	env.Keto.ReplyAll(nil)
+	defer env.Keto.ReplyAll(nil)
 	if c.Setup != nil {
 		c.Setup(env)
 	}
@@ -578,6 +590,7 @@ func runCase(t *testing.T, env *caseEnv, c tableCase, cache core.CacheConfig, hc
 				Cache:      cache,
 				Logger:     slog.New(slog.DiscardHandler),
 			}
+			cfg.Permissions.URL = env.Keto.URL
 			if c.Config != nil {
 				c.Config(env, &cfg)
 			}
@@ -610,6 +623,7 @@ func runCase(t *testing.T, env *caseEnv, c tableCase, cache core.CacheConfig, hc
 				hold = tg.Protected(guard, nil, &Probe{})
 			}
 			env.Ory.Reset()
+			env.Keto.Reset()
 			for _, st := range c.Before {
 				if err := step(mount(st.Handler), st, env); err != nil {
 					t.Fatalf("%s, %s: before: %v", tg.Name(), m.name, err)
@@ -709,6 +723,7 @@ func serve(t *testing.T, srv, hold Server, c tableCase, env *caseEnv, probe *Pro
 	res.SessionError = See(seen.SessionError)
 	res.Errors, res.FrameworkErrors = seeAll(seen.Errors), seeAll(seen.FrameworkErrors)
 	res.Ory = env.Ory.Requests()
+	res.Keto, res.KetoCalls = ketoAsked(env.Keto)
 	if hold != nil {
 		close(release) // Ory answers the held lookup
 		released = true
@@ -843,6 +858,8 @@ func Show(v any) string {
 			parts[i] = fmt.Sprintf("{%s Cookie=%q X-Session-Token=%q Authorization=%q}", r.Path, r.Cookie, r.SessionToken, r.Authorization)
 		}
 		return strings.Join(parts, " ")
+	case []orytest.Tuple:
+		return showTuples(v)
 	}
 	return fmt.Sprintf("%#v", v)
 }

@@ -33,6 +33,14 @@
 // A Page with Default set carries out the error in Page.Err with the
 // adapter's DefaultErrorHandler: the denial, or an error of the app's own.
 //
+// A framework that routes path parameters also implements ParamTarget:
+// ProtectedParam and ProtectedParamWithConfig mount the same forms on the
+// route /docs/{id} (/docs/:id), where the framework has matched it, and
+// ProtectedGlobal mounts the short form the framework's app-wide way and
+// says whether the middleware sees the route's parameters there. The
+// permission rows (core.Permit with core.PathParam) run through it; a
+// Target without it skips them.
+//
 // A framework that takes errors from middleware (Echo's HTTPErrorHandler,
 // Fiber's Config.ErrorHandler) also implements ErrorReturner: its
 // ProtectedWithConfig installs the framework's own error handler as one
@@ -56,7 +64,14 @@
 // row runs through the short form, the config form, and the config form
 // with an ErrorHandler wrapping DefaultErrorHandler; all three must give
 // the same bytes. The whole table runs twice: with the session cache off
-// and on. Then Run writes hostile request targets, spoofed host headers
+// and on. The permission rows then run the same way on a ParamTarget's
+// route with a path parameter, against a fake Ory Permissions
+// (orytest.Keto), and compare the tuples it was asked about too: allowed,
+// denied (403, never a login redirect), Keto failing (502, 504, 429 with
+// Retry-After), optional routes, an empty object (no call to Keto), and
+// hostile percent-encodings of the object, which reach Keto decoded
+// exactly once, whole, as the object. A ParamTarget's app-wide mount
+// either sees the parameters or denies every request. Then Run writes hostile request targets, spoofed host headers
 // and hostile credential headers as raw bytes to each target's real server
 // (Listen): return_to never leads off the app, no hostile credential
 // reaches Ory, and the protected handler never runs. With several targets,

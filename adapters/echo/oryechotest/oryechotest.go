@@ -23,10 +23,15 @@ import (
 // catch-all route of an echo.Echo with e.Use and serves requests with an
 // httptest recorder, or with net/http's server on a loopback port for
 // Listen. Its config form lets Echo's HTTPErrorHandler report the errors the
-// middleware returns to the probe.
+// middleware returns to the probe. For the permission rows
+// (conformance.ParamTarget) it mounts the middleware on the route /docs/:id
+// itself.
 type Target struct{}
 
-var _ conformance.ErrorReturner = Target{}
+var (
+	_ conformance.ErrorReturner = Target{}
+	_ conformance.ParamTarget   = Target{}
+)
 
 // Name implements conformance.Target.
 func (Target) Name() string { return "echo" }
@@ -42,6 +47,18 @@ func (Target) Protected(guard *core.Guard, opts []core.Option, probe *conformanc
 // ProtectedWithConfig implements conformance.Target: Echo's HTTPErrorHandler
 // reports to the probe.
 func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	return conformance.Recorder(protected(reporting(probe), oryecho.MiddlewareWithConfig(guard, config(cfg)), probe))
+}
+
+// reporting is an Echo whose HTTPErrorHandler reports to the probe.
+func reporting(probe *conformance.Probe) *echo.Echo {
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) { probe.FrameworkError(err).Write(c.Response()) }
+	return e
+}
+
+// config is the adapter's Config for the suite's settings.
+func config(cfg conformance.TargetConfig) oryecho.Config {
 	mc := oryecho.Config{Options: cfg.Options}
 	if cfg.Skip != nil {
 		mc.Skipper = func(c echo.Context) bool { return cfg.Skip(c.Request().URL.Path) }
@@ -58,9 +75,36 @@ func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 			}
 		}
 	}
+	return mc
+}
+
+// paramRoute is the route with a path parameter that the ParamTarget
+// methods mount.
+const paramRoute = "/docs/:id"
+
+// ProtectedParam implements conformance.ParamTarget: the middleware on the
+// route itself.
+func (Target) ProtectedParam(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
 	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) { probe.FrameworkError(err).Write(c.Response()) }
-	return conformance.Recorder(protected(e, oryecho.MiddlewareWithConfig(guard, mc), probe))
+	e.Any(paramRoute, handler(probe), oryecho.Middleware(guard, opts...))
+	return conformance.Recorder(e)
+}
+
+// ProtectedParamWithConfig implements conformance.ParamTarget: Echo's
+// HTTPErrorHandler reports to the probe.
+func (Target) ProtectedParamWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	e := reporting(probe)
+	e.Any(paramRoute, handler(probe), oryecho.MiddlewareWithConfig(guard, config(cfg)))
+	return conformance.Recorder(e)
+}
+
+// ProtectedGlobal implements conformance.ParamTarget: e.Use, which Echo
+// runs after routing, so the middleware sees the route's parameters.
+func (Target) ProtectedGlobal(guard *core.Guard, opts []core.Option, probe *conformance.Probe) (conformance.Server, bool) {
+	e := echo.New()
+	e.Use(oryecho.Middleware(guard, opts...))
+	e.Any(paramRoute, handler(probe))
+	return conformance.Recorder(e), true
 }
 
 // Refresh implements conformance.Target.
@@ -81,11 +125,16 @@ func (Target) Listen(t *testing.T, guard *core.Guard, probe *conformance.Probe) 
 // protected puts mw in front of the protected handler on every path of e.
 func protected(e *echo.Echo, mw echo.MiddlewareFunc, probe *conformance.Probe) *echo.Echo {
 	e.Use(mw)
-	e.Any("/*", func(c echo.Context) error {
+	e.Any("/*", handler(probe))
+	return e
+}
+
+// handler is the protected handler.
+func handler(probe *conformance.Probe) echo.HandlerFunc {
+	return func(c echo.Context) error {
 		body := probe.Observe(conformance.Read(oryecho.Session(c)), conformance.Read(core.SessionFromContext(c.Request().Context())), oryecho.SessionError(c))
 		return c.Blob(http.StatusOK, conformance.ProtectedContentType, body)
-	})
-	return e
+	}
 }
 
 // route serves every path with h.

@@ -27,10 +27,15 @@ import (
 // app.Listener on a loopback port for Listen. Its apps read up to 16 KiB of
 // request headers, so that the oversized-cookie rows reach the guard as they
 // do on the other servers. Its config form lets the app's ErrorHandler report
-// the errors the middleware returns to the probe.
+// the errors the middleware returns to the probe. For the permission rows
+// (conformance.ParamTarget) it mounts the middleware on the route /docs/:id
+// itself, not with app.Use, which sees no path parameters.
 type Target struct{}
 
-var _ conformance.ErrorReturner = Target{}
+var (
+	_ conformance.ErrorReturner = Target{}
+	_ conformance.ParamTarget   = Target{}
+)
 
 // Name implements conformance.Target.
 func (Target) Name() string { return "fiber" }
@@ -46,6 +51,16 @@ func (Target) Protected(guard *core.Guard, opts []core.Option, probe *conformanc
 // ProtectedWithConfig implements conformance.Target: the app's ErrorHandler
 // reports to the probe.
 func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	return testServer(protected(reporting(probe), oryfiber.New(guard, config(cfg)), probe))
+}
+
+// reporting is an app whose ErrorHandler reports to the probe.
+func reporting(probe *conformance.Probe) *fiber.App {
+	return newApp(func(c *fiber.Ctx, err error) error { return page(c, probe.FrameworkError(err)) })
+}
+
+// config is the adapter's Config for the suite's settings.
+func config(cfg conformance.TargetConfig) oryfiber.Config {
 	mc := oryfiber.Config{Options: cfg.Options}
 	if cfg.Skip != nil {
 		mc.Next = func(c *fiber.Ctx) bool { return cfg.Skip(c.Path()) }
@@ -62,8 +77,37 @@ func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 			}
 		}
 	}
-	app := newApp(func(c *fiber.Ctx, err error) error { return page(c, probe.FrameworkError(err)) })
-	return testServer(protected(app, oryfiber.New(guard, mc), probe))
+	return mc
+}
+
+// paramRoute is the route with a path parameter that the ParamTarget
+// methods mount.
+const paramRoute = "/docs/:id"
+
+// ProtectedParam implements conformance.ParamTarget: the middleware on the
+// route itself, where Fiber has matched it.
+func (Target) ProtectedParam(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
+	app := newApp(nil)
+	app.All(paramRoute, oryfiber.Middleware(guard, opts...), handler(probe))
+	return testServer(app)
+}
+
+// ProtectedParamWithConfig implements conformance.ParamTarget: the app's
+// ErrorHandler reports to the probe.
+func (Target) ProtectedParamWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	app := reporting(probe)
+	app.All(paramRoute, oryfiber.New(guard, config(cfg)), handler(probe))
+	return testServer(app)
+}
+
+// ProtectedGlobal implements conformance.ParamTarget: app.Use, which Fiber
+// runs before a route with parameters has matched, so the middleware sees
+// none (and denies every request with a PathParam object).
+func (Target) ProtectedGlobal(guard *core.Guard, opts []core.Option, probe *conformance.Probe) (conformance.Server, bool) {
+	app := newApp(nil)
+	app.Use(oryfiber.Middleware(guard, opts...))
+	app.All(paramRoute, handler(probe))
+	return testServer(app), false
 }
 
 // Refresh implements conformance.Target.
@@ -98,12 +142,17 @@ func newApp(onError fiber.ErrorHandler) *fiber.App {
 // protected puts mw in front of the protected handler on every path of app.
 func protected(app *fiber.App, mw fiber.Handler, probe *conformance.Probe) *fiber.App {
 	app.Use(mw)
-	app.All("/*", func(c *fiber.Ctx) error {
+	app.All("/*", handler(probe))
+	return app
+}
+
+// handler is the protected handler.
+func handler(probe *conformance.Probe) fiber.Handler {
+	return func(c *fiber.Ctx) error {
 		body := probe.Observe(conformance.Read(oryfiber.Session(c)), conformance.Read(core.SessionFromContext(c.UserContext())), oryfiber.SessionError(c))
 		c.Set(fiber.HeaderContentType, conformance.ProtectedContentType)
 		return c.Status(http.StatusOK).Send(body)
-	})
-	return app
+	}
 }
 
 // route serves every path with h.

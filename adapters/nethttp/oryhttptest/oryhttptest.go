@@ -20,10 +20,12 @@ import (
 // Target mounts oryhttp for core/conformance: adapter authors and the
 // repository's end-to-end suite use it. It wraps a plain http.Handler in the
 // middleware and serves requests with an httptest recorder, or with
-// net/http's server on a loopback port for Listen.
+// net/http's server on a loopback port for Listen. For the permission rows
+// (conformance.ParamTarget) it wraps the handler an http.ServeMux registers
+// on the pattern /docs/{id}.
 type Target struct{}
 
-var _ conformance.Target = Target{}
+var _ conformance.ParamTarget = Target{}
 
 // Name implements conformance.Target.
 func (Target) Name() string { return "net/http" }
@@ -35,6 +37,11 @@ func (Target) Protected(guard *core.Guard, opts []core.Option, probe *conformanc
 
 // ProtectedWithConfig implements conformance.Target.
 func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	return conformance.Recorder(protected(withConfig(guard, cfg), probe))
+}
+
+// withConfig is MiddlewareWithConfig for the suite's settings.
+func withConfig(guard *core.Guard, cfg conformance.TargetConfig) func(http.Handler) http.Handler {
 	mc := oryhttp.Config{Options: cfg.Options}
 	if cfg.Skip != nil {
 		mc.Skipper = func(r *http.Request) bool { return cfg.Skip(r.URL.Path) }
@@ -48,7 +55,36 @@ func (Target) ProtectedWithConfig(guard *core.Guard, cfg conformance.TargetConfi
 			}
 		}
 	}
-	return conformance.Recorder(protected(oryhttp.MiddlewareWithConfig(guard, mc), probe))
+	return oryhttp.MiddlewareWithConfig(guard, mc)
+}
+
+// paramPattern is the ServeMux pattern of the route with a path parameter
+// that the ParamTarget methods mount.
+const paramPattern = "/docs/{id}"
+
+// ProtectedParam implements conformance.ParamTarget: the middleware wraps
+// the handler registered on paramPattern, where ServeMux has set the path
+// values.
+func (Target) ProtectedParam(guard *core.Guard, opts []core.Option, probe *conformance.Probe) conformance.Server {
+	mux := http.NewServeMux()
+	mux.Handle(paramPattern, protected(oryhttp.Middleware(guard, opts...), probe))
+	return conformance.Recorder(mux)
+}
+
+// ProtectedParamWithConfig implements conformance.ParamTarget.
+func (Target) ProtectedParamWithConfig(guard *core.Guard, cfg conformance.TargetConfig, probe *conformance.Probe) conformance.Server {
+	mux := http.NewServeMux()
+	mux.Handle(paramPattern, protected(withConfig(guard, cfg), probe))
+	return conformance.Recorder(mux)
+}
+
+// ProtectedGlobal implements conformance.ParamTarget: the middleware wraps
+// the whole ServeMux, so it runs before the mux matched a pattern and sees
+// no path values.
+func (Target) ProtectedGlobal(guard *core.Guard, opts []core.Option, probe *conformance.Probe) (conformance.Server, bool) {
+	mux := http.NewServeMux()
+	mux.Handle(paramPattern, protected(func(h http.Handler) http.Handler { return h }, probe))
+	return conformance.Recorder(oryhttp.Middleware(guard, opts...)(mux)), false
 }
 
 // Refresh implements conformance.Target.
