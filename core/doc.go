@@ -65,8 +65,8 @@
 //
 // The object is a function of the [Request]; [PathParam] reads a path
 // parameter the adapter matched ([Request].Params), so the middleware must
-// run where the framework has matched the route. An empty object denies
-// without asking Keto. [SubjectSet] makes the subject the subject set
+// run where the framework has matched the route. An empty object, or one
+// that is not valid UTF-8, denies without asking Keto. [SubjectSet] makes the subject the subject set
 // namespace:<identity ID>#relation instead of the identity ID.
 //
 // Configure the permission API once, in [Config].Permissions

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	client "github.com/ory/client-go"
 )
 
 // Object names the object of a permission check for one request, such as
-// a document ID taken from a path parameter (PathParam). An empty object
-// denies the request.
+// a document ID taken from a path parameter (PathParam). An empty object,
+// or one that is not valid UTF-8, denies the request without asking Keto.
 type Object func(r *Request) string
 
 // PathParam is the Object read from the route's path parameter name, as
@@ -67,7 +68,8 @@ func SubjectSet(namespace, relation string) PermitOption {
 // PermissionsConfig.Batch; the first denial decides. Answers:
 //
 //   - allowed: the handler runs with the session.
-//   - denied, or an empty object (Keto is not asked): 403, a *Denial that
+//   - denied, or an empty object or one that is not valid UTF-8 (Keto is
+//     not asked): 403, a *Denial that
 //     unwraps to ErrPermissionDenied and ErrForbidden. Browsers get the
 //     forbidden answer too, never a login redirect.
 //   - Keto failing (5xx, unreachable, a body that is not its JSON or is too
@@ -179,8 +181,11 @@ func (rt *Route) permitted(ctx context.Context, r *Request, s *client.Session) v
 		if p.object != nil {
 			object = p.object(r)
 		}
-		if object == "" {
-			return verdict{kind: reasonPermDenied} // without asking Keto
+		if object == "" || !utf8.ValidString(object) {
+			// Denied without asking Keto: an object that is not UTF-8
+			// would reach Keto altered (JSON replaces the bad bytes), so
+			// Keto would answer about another object.
+			return verdict{kind: reasonPermDenied}
 		}
 		t := tuple{
 			namespace: p.namespace, relation: p.relation, object: object, subject: subject,

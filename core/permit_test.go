@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,20 +29,27 @@ const (
 )
 
 // permGuard is a guard whose Ory knows alice, with a fake Keto.
-func permGuard(t *testing.T, mutate func(*core.Config)) (*core.Guard, *orytest.Server, *orytest.Keto, *logBuffer) {
+func permGuard(t testing.TB, mutate func(*core.Config)) (*core.Guard, *orytest.Server, *orytest.Keto, *logBuffer) {
 	t.Helper()
 	ory := orytest.NewServer()
 	t.Cleanup(ory.Close)
 	ory.Session(aliceToken, orytest.ActiveSession("s-alice", "alice@example.com"))
 	keto := orytest.NewKeto()
 	t.Cleanup(keto.Close)
-	g, logs := newGuard(t, ory.URL, func(c *core.Config) {
-		c.Permissions.URL = keto.URL
-		c.Permissions.Timeout = 2 * time.Second
-		if mutate != nil {
-			mutate(c)
-		}
-	})
+	logs := &logBuffer{}
+	cfg := core.Config{
+		OryURL:      ory.URL,
+		Timeout:     300 * time.Millisecond,
+		Logger:      slog.New(slog.NewTextHandler(&logs.Buffer, nil)),
+		Permissions: core.PermissionsConfig{URL: keto.URL, Timeout: 2 * time.Second},
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	g, err := core.New(cfg)
+	if err != nil {
+		t.Fatalf("core.New: %v", err)
+	}
 	return g, ory, keto, logs
 }
 
@@ -117,6 +125,9 @@ func TestPermit(t *testing.T) {
 			params: params{"doc": ""}, status: 403, calls: 0, err: core.ErrPermissionDenied},
 		{name: "no params", tuples: []orytest.Tuple{viewer}, opts: []core.Option{core.Permit("Document", "viewer", doc)},
 			status: 403, calls: 0, err: core.ErrPermissionDenied},
+		{name: "object not UTF-8", tuples: []orytest.Tuple{viewer, {Namespace: "Document", Object: "\ufffd", Relation: "viewer", SubjectID: aliceID}},
+			opts: []core.Option{core.Permit("Document", "viewer", doc)}, batch: true,
+			params: params{"doc": "\xff"}, status: 403, calls: 0, err: core.ErrPermissionDenied},
 		{name: "nil object", tuples: []orytest.Tuple{viewer}, opts: []core.Option{core.Permit("Document", "viewer", nil)},
 			params: params{"doc": "d1"}, status: 403, calls: 0, err: core.ErrPermissionDenied},
 		{name: "empty object among allowed ones asks nothing", tuples: []orytest.Tuple{viewer},
@@ -829,5 +840,25 @@ func TestPermitBrowserAnswers(t *testing.T) {
 				t.Errorf("%s: Answer = %d %q", tc.name, a.Status, a.Body)
 			}
 		}
+	}
+}
+
+// TestPermitFirstDenialDecides: without Batch, a denial answers at once,
+// without waiting for the route's other checks (held here until the
+// request has been answered).
+func TestPermitFirstDenialDecides(t *testing.T) {
+	g, _, keto, _ := permGuard(t, func(c *core.Config) { c.Permissions.Timeout = 10 * time.Second })
+	keto.Allow("Document", "d1", "editor", aliceID)
+	held := make(chan struct{})
+	defer close(held)
+	keto.OnRequest(func(r orytest.KetoRequest) {
+		if len(r.Tuples) == 1 && r.Tuples[0].Relation == "editor" {
+			<-held
+		}
+	})
+	rt := g.Route(core.Permit("Document", "viewer", doc), core.Permit("Document", "editor", doc))
+	d := rt.Authenticate(context.Background(), permReq(aliceToken, params{"doc": "d1"}))
+	if d.Allow || d.Status != 403 || !errors.Is(d.Denial, core.ErrPermissionDenied) {
+		t.Fatalf("decision %d %v, want 403 from the first denial", d.Status, d.Denial)
 	}
 }
