@@ -251,6 +251,8 @@ var sentinels = []struct {
 	{"ErrOryUnavailable", core.ErrOryUnavailable},
 	{"ErrOryTimeout", core.ErrOryTimeout},
 	{"ErrBusy", core.ErrBusy},
+	{"ErrPermissionDenied", core.ErrPermissionDenied},
+	{"ErrPermissionsUnavailable", core.ErrPermissionsUnavailable},
 }
 
 // reasonName names the sentinels err unwraps to (errors.Is), joined by

@@ -215,23 +215,23 @@ func permissionCases() []tableCase {
 			},
 		},
 		{
-			Name:    "permit/denied: the ErrorHandler gets ErrForbidden, browser",
+			Name:    "permit/denied: the ErrorHandler gets ErrPermissionDenied (ErrForbidden), browser",
 			Errors:  ErrorsPage,
 			Options: []core.Option{viewDoc()},
 			Setup:   grant("p-denied-page"),
 			Request: get("/docs/doc-2", browser, kratos("p-denied-page")),
 			Want: func(e *caseEnv) Outcome {
-				return custom(denial("ErrForbidden", 403, false, nil), whoamiCookie(kratosCookie+"="+e.Cred("p-denied-page"))).withKeto(may(viewRelation, "doc-2"))
+				return custom(denial("ErrForbidden+ErrPermissionDenied", 403, false, nil), whoamiCookie(kratosCookie+"="+e.Cred("p-denied-page"))).withKeto(may(viewRelation, "doc-2"))
 			},
 		},
 		{
-			Name:    "permit/denied: the ErrorHandler gets ErrForbidden, API",
+			Name:    "permit/denied: the ErrorHandler gets ErrPermissionDenied (ErrForbidden), API",
 			Errors:  ErrorsPage,
 			Options: []core.Option{viewDoc()},
 			Setup:   grant("p-denied-page-api"),
 			Request: get("/docs/doc-2", token("p-denied-page-api")),
 			Want: func(e *caseEnv) Outcome {
-				return custom(denial("ErrForbidden", 403, true, nil), whoamiToken(e.Cred("p-denied-page-api"))).withKeto(may(viewRelation, "doc-2"))
+				return custom(denial("ErrForbidden+ErrPermissionDenied", 403, true, nil), whoamiToken(e.Cred("p-denied-page-api"))).withKeto(may(viewRelation, "doc-2"))
 			},
 		},
 		{
@@ -241,9 +241,9 @@ func permissionCases() []tableCase {
 			Setup:   grant("p-denied-return"),
 			Request: get("/docs/doc-2", token("p-denied-return")),
 			Want: func(e *caseEnv) Outcome {
-				d := denial("ErrForbidden", 403, true, nil)
+				d := denial("ErrForbidden+ErrPermissionDenied", 403, true, nil)
 				return Outcome{
-					Status: 403, Body: "framework: 403 ErrForbidden\n", ContentType: PageContentType,
+					Status: 403, Body: "framework: 403 ErrForbidden+ErrPermissionDenied\n", ContentType: PageContentType,
 					Errors: []Seen{d}, FrameworkErrors: []Seen{d},
 					Ory: []orytest.Recorded{whoamiToken(e.Cred("p-denied-return"))},
 				}.withKeto(may(viewRelation, "doc-2"))
@@ -308,6 +308,16 @@ func permissionCases() []tableCase {
 			},
 		},
 
+		{
+			Name:    "permit/object not valid UTF-8 after decoding: 403 without asking Keto",
+			Options: []core.Option{viewDoc()},
+			Setup:   grant("p-utf8"),
+			Request: get("/docs/a%FFb", token("p-utf8")),
+			Want: func(e *caseEnv) Outcome {
+				return apiError(403, "", reasonPermDenied, "").with(whoamiToken(e.Cred("p-utf8")))
+			},
+		},
+
 		// --- Keto failing: never an allow, never a login ----------------------
 		{
 			Name:    "permit/Keto 500: 502, API",
@@ -328,13 +338,13 @@ func permissionCases() []tableCase {
 			},
 		},
 		{
-			Name:    "permit/Keto 500: the ErrorHandler gets ErrOryUnavailable",
+			Name:    "permit/Keto 500: the ErrorHandler gets ErrPermissionsUnavailable (ErrOryUnavailable)",
 			Errors:  ErrorsPage,
 			Options: []core.Option{viewDoc()},
 			Setup:   ketoFails("p-500-page", orytest.Reply{Status: 500}),
 			Request: get("/docs/doc-1", browser, kratos("p-500-page")),
 			Want: func(e *caseEnv) Outcome {
-				return custom(denial("ErrOryUnavailable", 502, false, nil), whoamiCookie(kratosCookie+"="+e.Cred("p-500-page"))).withKeto(may(viewRelation, "doc-1"))
+				return custom(denial("ErrOryUnavailable+ErrPermissionsUnavailable", 502, false, nil), whoamiCookie(kratosCookie+"="+e.Cred("p-500-page"))).withKeto(may(viewRelation, "doc-1"))
 			},
 		},
 		{
@@ -506,7 +516,7 @@ func runParamEncodings(t *testing.T, targets []ParamTarget) {
 				srv := tg.ProtectedParam(guard, []core.Option{viewDoc()}, probe)
 				for _, enc := range paramEncodings {
 					keto.Reset()
-					r := httptest.NewRequest(http.MethodGet, "/docs/"+enc.segment, nil)
+					r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/docs/"+enc.segment, nil)
 					r.Header.Set("X-Session-Token", "enc-token")
 					status, err := statusOf(srv(r))
 					if err != nil {
@@ -551,7 +561,7 @@ func runGlobalMount(t *testing.T, targets []ParamTarget) {
 				keto.Reset()
 				probe := &Probe{}
 				srv, sees := tg.ProtectedGlobal(guard, []core.Option{viewDoc()}, probe)
-				r := httptest.NewRequest(http.MethodGet, "/docs/doc-global", nil)
+				r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/docs/doc-global", nil)
 				r.Header.Set("X-Session-Token", "global-token")
 				status, err := statusOf(srv(r))
 				if err != nil {
