@@ -6,6 +6,7 @@ package main
 import (
 	"io"
 	"log"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -56,7 +57,12 @@ func newApp(guard *core.Guard, ory *ui.Ory) *fiber.App {
 	// matched :id.
 	app.Get("/docs/:id", oryfiber.Middleware(guard, ui.CanView), func(c *fiber.Ctx) error {
 		s, _ := oryfiber.Session(c)
-		return c.Render(ui.DocumentPage, ui.DocumentOf(c.Params("id"), s))
+		// Fiber's c.Params is undecoded; the check decoded it once.
+		id, err := url.PathUnescape(c.Params("id"))
+		if err != nil {
+			return fiber.ErrBadRequest // the guard denied such an ID already
+		}
+		return c.Render(ui.DocumentPage, ui.DocumentOf(id, s))
 	})
 	// A route with an app rule and a custom error page: browsers whose email
 	// is not verified see VerifyPage, every other denial the guard's answer.

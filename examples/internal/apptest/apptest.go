@@ -142,6 +142,9 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard, ory *ui.Ory) 
 	t.Run("docs: a member of groups:admins opens the demo document", func(t *testing.T) {
 		r := getWith(t, base+"/docs/"+ui.DemoDocument, "", verifiedCookie)
 		want(t, r, http.StatusOK, "text/html", `id="document"`, ui.DemoDocument, verifiedEmail)
+		// Percent-encoded, the page shows the object that was checked.
+		r = getWith(t, base+"/docs/"+strings.ReplaceAll(ui.DemoDocument, "-", "%2D"), "", verifiedCookie)
+		want(t, r, http.StatusOK, "text/html", `<code id="document-id">`+ui.DemoDocument+`</code>`)
 	})
 	t.Run("docs: anyone else gets 403, the guard never a login redirect", func(t *testing.T) {
 		keto.Reset()
