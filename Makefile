@@ -6,6 +6,7 @@ ROOT      := $(CURDIR)
 BIN       := $(ROOT)/.cache/bin
 KRATOS    := $(BIN)/kratos
 OATHKEEPER := $(BIN)/oathkeeper
+KETO      := $(BIN)/keto
 LINT      := $(BIN)/golangci-lint
 APIDIFF   := $(BIN)/apidiff
 BENCHSTAT := $(BIN)/benchstat
@@ -22,12 +23,13 @@ TIDY_MODULES := $(call list_modules,$$3 != "no-tidy")
 
 export ORYGUARD_KRATOS_BIN := $(KRATOS)
 export ORYGUARD_OATHKEEPER_BIN := $(OATHKEEPER)
+export ORYGUARD_KETO_BIN   := $(KETO)
 export ORYGUARD_APIDIFF    := $(APIDIFF)
 export ORYGUARD_BENCHSTAT  := $(BENCHSTAT)
 
 GOTEST ?= go test -race -count=1
 
-.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos oathkeeper demo bench fuzz soak help gogetcheck apicheck release release-check
+.PHONY: all test test-unit test-alone vet lint tidy-check modules work kratos keto oathkeeper demo bench fuzz soak help gogetcheck apicheck release release-check
 
 all: test
 
@@ -43,7 +45,7 @@ define each
 	if [ -n "$$failed" ]; then echo "$@ failed in:$$failed"; exit 1; fi
 endef
 
-test: kratos $(APIDIFF) ## every module's tests under -race, the end-to-end suite against a real Kratos included
+test: kratos keto $(APIDIFF) ## every module's tests under -race, the end-to-end suites against a real Kratos and a real Keto included
 	$(call each,$(GOTEST) ./...,$(MODULES))
 
 test-unit: ## the library modules' tests only (no Kratos)
@@ -85,6 +87,13 @@ $(KRATOS): internal/tools/kratos/go.mod internal/tools/kratos/go.sum
 	@echo "building Ory Kratos (cgo, -tags sqlite); the first build takes a few minutes"
 	@mkdir -p $(BIN)
 	cd internal/tools/kratos && GOWORK=off CGO_ENABLED=1 go build -tags sqlite -o $(KRATOS) github.com/ory/kratos
+
+keto: $(KETO) ## build Ory Keto (pinned in internal/tools/keto) once
+
+$(KETO): internal/tools/keto/go.mod internal/tools/keto/go.sum
+	@echo "building Ory Keto (cgo, -tags sqlite); the first build takes a few minutes"
+	@mkdir -p $(BIN)
+	cd internal/tools/keto && GOWORK=off CGO_ENABLED=1 go build -tags sqlite -o $(KETO) github.com/ory/keto
 
 # Oathkeeper is the peer row of make bench (the same route behind Ory's own
 # proxy). Only make bench builds it: make test and .ci/run never need it.
@@ -136,22 +145,28 @@ release: ## make release VERSION=vX.Y.Z: bump, check, commit and tag every libra
 FRAMEWORK ?= gin
 DEMO_LOG  := $(ROOT)/.cache/demo-kratos.log
 DEMO_URLS := $(ROOT)/.cache/demo-kratos.urls
+DEMO_KETO_LOG  := $(ROOT)/.cache/demo-keto.log
+DEMO_KETO_URLS := $(ROOT)/.cache/demo-keto.urls
+DEMO_ADMINS    ?= admin@example.com
 
-demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, fiberv3, nethttp) on http://127.0.0.1:4455
+demo: kratos keto ## run Kratos, Keto and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, fiberv3, nethttp) on http://127.0.0.1:4455
 	@test -f examples/$(FRAMEWORK)/main.go || { echo "FRAMEWORK=$(FRAMEWORK): use gin, echo, echov5, fiber, fiberv3 or nethttp"; exit 2; }
-	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev
+	@cd internal/e2e && GOWORK=off go build -o $(BIN)/kratosdev ./cmd/kratosdev && GOWORK=off go build -o $(BIN)/ketodev ./cmd/ketodev
 	@cd examples && go build -o $(BIN)/demo-$(FRAMEWORK) ./$(FRAMEWORK)
 	@pids=; trap 'kill $$pids 2>/dev/null || true; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	rm -f $(DEMO_URLS); \
+	rm -f $(DEMO_URLS) $(DEMO_KETO_URLS); \
 	$(BIN)/kratosdev -public 4433 -admin 4434 -ui http://127.0.0.1:4455 -return http://127.0.0.1:4455/dashboard \
 	  -allowed http://127.0.0.1:4455 >$(DEMO_URLS) 2>$(DEMO_LOG) & pids=$$!; \
-	until grep -q KRATOS_PUBLIC_URL $(DEMO_URLS) 2>/dev/null; do \
-	  kill -0 $$pids 2>/dev/null || { tail -n 20 $(DEMO_LOG); echo "Kratos did not start (log: $(DEMO_LOG))"; exit 1; }; \
+	$(BIN)/ketodev -read 4466 -write 4467 -kratos http://127.0.0.1:4434 -admins $(DEMO_ADMINS) \
+	  >$(DEMO_KETO_URLS) 2>$(DEMO_KETO_LOG) & pids="$$pids $$!"; \
+	until grep -q KRATOS_PUBLIC_URL $(DEMO_URLS) 2>/dev/null && grep -q KETO_READ_URL $(DEMO_KETO_URLS) 2>/dev/null; do \
+	  for p in $$pids; do kill -0 $$p 2>/dev/null || { tail -n 20 $(DEMO_LOG) $(DEMO_KETO_LOG); echo "Kratos or Keto did not start (logs: $(DEMO_LOG), $(DEMO_KETO_LOG))"; exit 1; }; done; \
 	  sleep 0.2; \
 	done; \
 	echo "Kratos: http://127.0.0.1:4433 (log: $(DEMO_LOG))"; \
+	echo "Keto: read http://127.0.0.1:4466, write http://127.0.0.1:4467 (log: $(DEMO_KETO_LOG)); admins: $(DEMO_ADMINS)"; \
 	echo "open http://127.0.0.1:4455"; \
-	ORY_SDK_URL=http://127.0.0.1:4433 PORT=4455 $(BIN)/demo-$(FRAMEWORK) & pids="$$pids $$!"; \
+	ORY_SDK_URL=http://127.0.0.1:4433 ORY_PERMISSIONS_URL=http://127.0.0.1:4466 PORT=4455 $(BIN)/demo-$(FRAMEWORK) & pids="$$pids $$!"; \
 	wait -n
 
 # Benchmarks (internal/bench): one table of figures, ratios and targets; the
@@ -162,7 +177,7 @@ demo: kratos ## run Kratos and examples/$(FRAMEWORK) (gin, echo, echov5, fiber, 
 # BENCH_FLAGS='-baseline <rev>' runs the revision's own BenchmarkHit (built in
 # a git worktree) side by side and prints benchstat's table of old vs new.
 BENCH_FLAGS ?=
-bench: kratos oathkeeper $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare and no-op routes, real Kratos vs naive middleware, collapsing, memory, guard vs Oathkeeper, active user with refresh ahead on/off (~8 min)
+bench: kratos keto oathkeeper $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel overhead, adapters vs bare and no-op routes, real Kratos vs naive middleware, a permission check against a real Keto, collapsing, memory, guard vs Oathkeeper, active user with refresh ahead on/off (~9 min)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
 	  || echo "bench: wrk could not be installed; using the Go load loop"
 	cd internal/bench && go run ./cmd/bench $(BENCH_FLAGS)

@@ -6,6 +6,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -51,6 +52,22 @@ func routes(e *echo.Echo, guard *core.Guard, ory *ui.Ory) *echo.Echo {
 		s, _ := oryecho.Session(c)
 		return c.JSON(http.StatusOK, ui.ProfileOf(s))
 	}, oryecho.Middleware(guard, core.ForceAPI()))
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route, where the router has
+	// matched :id.
+	e.GET("/docs/:id", func(c echo.Context) error {
+		s, _ := oryecho.Session(c)
+		// Echo routes on the raw path when it has one and leaves c.Param
+		// encoded then; the check decoded it once.
+		id := c.Param("id")
+		if c.Request().URL.RawPath != "" {
+			var err error
+			if id, err = url.PathUnescape(id); err != nil {
+				return echo.ErrBadRequest // the guard denied such an ID already
+			}
+		}
+		return c.Render(http.StatusOK, ui.DocumentPage, ui.DocumentOf(id, s))
+	}, oryecho.Middleware(guard, ui.CanView))
 	// A route with an app rule and a custom error page: browsers whose email
 	// is not verified see VerifyPage, every other denial the guard's answer.
 	e.GET("/verified", func(c echo.Context) error {

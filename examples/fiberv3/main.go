@@ -6,6 +6,7 @@ package main
 import (
 	"io"
 	"log"
+	"net/url"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
@@ -54,6 +55,18 @@ func newApp(guard *core.Guard, ory *ui.Ory) *fiber.App {
 	app.Get("/", oryfiber.Middleware(guard, core.Optional()), profile(ui.HomePage, never))
 	app.Get("/dashboard", oryfiber.Middleware(guard), profile(ui.DashboardPage, accepts))
 	app.Get("/api/me", oryfiber.Middleware(guard, core.ForceAPI()), profile("", always))
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route (not app.Use), where the router has
+	// matched :id.
+	app.Get("/docs/:id", oryfiber.Middleware(guard, ui.CanView), func(c fiber.Ctx) error {
+		s, _ := oryfiber.Session(c)
+		// Fiber's c.Params is undecoded; the check decoded it once.
+		id, err := url.PathUnescape(c.Params("id"))
+		if err != nil {
+			return fiber.ErrBadRequest // the guard denied such an ID already
+		}
+		return c.Render(ui.DocumentPage, ui.DocumentOf(id, s))
+	})
 	// A route with an app rule and a custom error page: browsers whose email
 	// is not verified see VerifyPage, every other denial the guard's answer.
 	app.Get("/verified", oryfiber.New(guard, oryfiber.Config{

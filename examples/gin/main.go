@@ -71,6 +71,13 @@ func newRouter(guard *core.Guard, ory *ui.Ory, metrics http.Handler) *gin.Engine
 		s, _ := orygin.Session(c)
 		c.HTML(http.StatusOK, ui.DashboardPage, ui.ProfileOf(s))
 	})
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route, where the router has
+	// matched :id.
+	r.GET("/docs/:id", orygin.Middleware(guard, ui.CanView), func(c *gin.Context) {
+		s, _ := orygin.Session(c)
+		c.HTML(http.StatusOK, ui.DocumentPage, ui.DocumentOf(c.Param("id"), s))
+	})
 	if metrics != nil {
 		r.GET("/metrics", gin.WrapH(metrics))
 	}

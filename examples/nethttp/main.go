@@ -51,6 +51,13 @@ func newMux(guard *core.Guard, ory *ui.Ory) *http.ServeMux {
 		},
 		Options: []core.Option{ui.VerifiedEmail},
 	})(http.HandlerFunc(dashboard)))
+	// A route only some users may open: Ory Permissions decides per
+	// document (ui.CanView); mounted on the route, where the router has
+	// matched {id}.
+	mux.Handle("GET /docs/{id}", oryhttp.Middleware(guard, ui.CanView)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := oryhttp.Session(r.Context())
+		render(w, ui.DocumentPage, ui.DocumentOf(r.PathValue("id"), s))
+	})))
 	mux.Handle("GET /refresh-session", oryhttp.RefreshHandler(guard))
 	mux.Handle("POST /logout", oryhttp.LogoutHandler(guard)) // a form button: see README
 	for path, page := range ory.Flows.Pages() {

@@ -45,7 +45,14 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard, ory *ui.Ory) 
 	verified.Identity.VerifiableAddresses = []client.VerifiableIdentityAddress{{Value: verifiedEmail, Via: "email", Status: "completed", Verified: true}}
 	ory.Session(verifiedCookie, verified)
 	proxied := AppOrigin + ui.ProxyPrefix
-	guard, err := core.New(core.Config{OryURL: ory.URL, BrowserURL: proxied})
+	// Ory Permissions, as make demo's Keto has it: the admins group may
+	// view the demo document, and the verified user is an admin.
+	keto := orytest.NewKeto()
+	t.Cleanup(keto.Close)
+	keto.Add(orytest.Tuple{Namespace: "documents", Object: ui.DemoDocument, Relation: "viewer",
+		SetNamespace: "groups", SetObject: "admins", SetRelation: "member"})
+	keto.Allow("groups", "admins", "member", verified.Identity.Id)
+	guard, err := core.New(core.Config{OryURL: ory.URL, BrowserURL: proxied, Permissions: core.PermissionsConfig{URL: keto.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +137,33 @@ func Run(t *testing.T, serve func(t *testing.T, guard *core.Guard, ory *ui.Ory) 
 		want(t, r, http.StatusSeeOther, "")
 		if loc := r.Header.Get("Location"); !strings.Contains(loc, "return_to=%2Fverified") {
 			t.Errorf("Location = %q", loc)
+		}
+	})
+	t.Run("docs: a member of groups:admins opens the demo document", func(t *testing.T) {
+		r := getWith(t, base+"/docs/"+ui.DemoDocument, "", verifiedCookie)
+		want(t, r, http.StatusOK, "text/html", `id="document"`, ui.DemoDocument, verifiedEmail)
+		// Percent-encoded, the page shows the object that was checked.
+		r = getWith(t, base+"/docs/"+strings.ReplaceAll(ui.DemoDocument, "-", "%2D"), "", verifiedCookie)
+		want(t, r, http.StatusOK, "text/html", `<code id="document-id">`+ui.DemoDocument+`</code>`)
+	})
+	t.Run("docs: anyone else gets 403, the guard never a login redirect", func(t *testing.T) {
+		keto.Reset()
+		r := get(t, base+"/docs/"+ui.DemoDocument, "", true)
+		want(t, r, http.StatusForbidden, "")
+		r = getWith(t, base+"/docs/other-plan", "", verifiedCookie)
+		want(t, r, http.StatusForbidden, "")
+		r = get(t, base+"/docs/"+ui.DemoDocument, "application/json", true)
+		want(t, r, http.StatusForbidden, "application/json")
+		if n := keto.Calls(); n != 3 {
+			t.Errorf("Keto was asked %d times for 3 requests", n)
+		}
+	})
+	t.Run("docs: without a session, the login redirect and no check", func(t *testing.T) {
+		keto.Reset()
+		r := get(t, base+"/docs/"+ui.DemoDocument, "", false)
+		want(t, r, http.StatusSeeOther, "")
+		if n := keto.Calls(); n != 0 {
+			t.Errorf("Keto was asked %d times for an anonymous request", n)
 		}
 	})
 	t.Run("refresh and logout", func(t *testing.T) {

@@ -26,9 +26,11 @@ func (e Env) Origin() string {
 
 // GuardConfig is the guard's configuration for the examples: whoami goes
 // to Ory, browsers go to the app's own Ory proxy (core.Config.BrowserURL),
-// so Ory's cookies are set for the app's host.
+// so Ory's cookies are set for the app's host; permission checks go to
+// PermissionsURL.
 func (e Env) GuardConfig() core.Config {
-	return core.Config{OryURL: e.OryURL, AppURL: e.AppURL, BrowserURL: e.Origin() + ProxyPrefix}
+	return core.Config{OryURL: e.OryURL, AppURL: e.AppURL, BrowserURL: e.Origin() + ProxyPrefix,
+		Permissions: core.PermissionsConfig{URL: e.PermissionsURL, APIKey: e.APIKey}}
 }
 
 // Ory is what an example app serves of Ory on its own origin: the proxy

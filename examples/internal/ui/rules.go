@@ -38,3 +38,24 @@ func Unverified(err error) bool {
 	var d *core.Denial
 	return errors.As(err, &d) && !d.API && errors.Is(err, ErrEmailNotVerified)
 }
+
+// CanView is the /docs/{id} route's permission check: Ory Permissions must
+// answer that the session's identity is a viewer of documents:<id>, the
+// id being the route's path parameter. `make demo` lets the members of
+// groups:admins view documents:launch-plan (DemoDocument).
+var CanView = core.Permit("documents", "viewer", core.PathParam("id"))
+
+// DemoDocument is the document `make demo`'s Keto lets the admins view;
+// the dashboard links to it.
+const DemoDocument = "launch-plan"
+
+// Document is what DocumentPage shows: the document's ID and who opened it.
+type Document struct {
+	ID      string
+	Profile *Profile
+}
+
+// DocumentOf describes document id opened with session s.
+func DocumentOf(id string, s *client.Session) Document {
+	return Document{ID: id, Profile: ProfileOf(s)}
+}

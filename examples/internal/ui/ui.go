@@ -30,11 +30,21 @@ type Env struct {
 	AppURL string
 	// Addr is where the app listens: $LISTEN_HOST:$PORT, default 127.0.0.1:4455.
 	Addr string
+	// PermissionsURL is $ORY_PERMISSIONS_URL, Ory Permissions' read API for
+	// the /docs/{id} route (core.PermissionsConfig.URL): a self-hosted
+	// Keto's read port (`make demo`: http://127.0.0.1:4466). Empty means
+	// OryURL, right for Ory Network (which also needs an API key:
+	// $ORY_API_KEY).
+	PermissionsURL string
+	// APIKey is $ORY_API_KEY, sent to Ory Permissions as a bearer token.
+	APIKey string
 }
 
-// FromEnv reads ORY_SDK_URL, APP_URL, LISTEN_HOST and PORT.
+// FromEnv reads ORY_SDK_URL, APP_URL, LISTEN_HOST, PORT,
+// ORY_PERMISSIONS_URL and ORY_API_KEY.
 func FromEnv() Env {
-	e := Env{OryURL: os.Getenv("ORY_SDK_URL"), AppURL: os.Getenv("APP_URL")}
+	e := Env{OryURL: os.Getenv("ORY_SDK_URL"), AppURL: os.Getenv("APP_URL"),
+		PermissionsURL: os.Getenv("ORY_PERMISSIONS_URL"), APIKey: os.Getenv("ORY_API_KEY")}
 	if e.OryURL == "" {
 		e.OryURL = "http://127.0.0.1:4433"
 	}
@@ -94,6 +104,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 const (
 	HomePage      = "home.html"      // data: *Profile, nil when anonymous
 	DashboardPage = "dashboard.html" // data: *Profile
+	DocumentPage  = "document.html"  // data: Document
 	flowPage      = "flow.html"      // data: flowView
 )
 

@@ -3,7 +3,8 @@
 //
 //	go run ./cmd/bench                  # everything, about three minutes on 2 cores
 //	go run ./cmd/bench -load go         # the Go load loop instead of wrk
-//	go run ./cmd/bench -skip-kratos     # without the real Kratos
+//	go run ./cmd/bench -skip-kratos     # without the real Kratos (and Keto)
+//	go run ./cmd/bench -skip-keto       # without the permission rows against the real Keto
 //	go run ./cmd/bench -baseline main   # also before/after ratios of the hit path against main,
 //	                                    # and benchstat's table of BenchmarkHit old vs new
 //	go run ./cmd/bench -only adapters -frameworks fiberv3,echov5 -load-rounds 31
@@ -54,11 +55,13 @@ func run() (int, error) {
 		skipKratos = flag.Bool("skip-kratos", false, "skip the measurements against a real Kratos")
 		kratosBin  = flag.String("kratos-bin", "", "Kratos binary (default: $"+kratos.KratosBinaryEnv+" or <repo>/.cache/bin/kratos)")
 		oathBin    = flag.String("oathkeeper-bin", "", "Ory Oathkeeper binary of the peer rows (default: $"+bench.OathkeeperBinaryEnv+" or <repo>/.cache/bin/oathkeeper)")
+		skipKeto   = flag.Bool("skip-keto", false, "skip the permission-check rows against a real Keto")
+		ketoBin    = flag.String("keto-bin", "", "Keto binary (default: $"+kratos.KetoBinaryEnv+" or <repo>/.cache/bin/keto)")
 		quick      = flag.Bool("quick", false, "tiny durations: checks that everything runs, figures are meaningless")
 		failMissed = flag.Bool("fail-missed", false, "exit 1 when a target is missed (measurement errors always exit 1)")
 		baseline   = flag.String("baseline", "", "also run BenchmarkHit of this git revision (built in a temporary worktree) side by side, for before/after ratios and a benchstat table")
 		benchstat  = flag.String("benchstat", envOr("ORYGUARD_BENCHSTAT", "benchstat"), "benchstat binary for -baseline's table (make bench builds the pinned one)")
-		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet rows), collapse, memory, users (Oathkeeper, active user); empty runs all")
+		only       = flag.String("only", "", "comma-separated sections to run: core, adapters, kratos (with the fleet and permission rows), collapse, memory, users (Oathkeeper, active user); empty runs all")
 		frameworks = flag.String("frameworks", strings.Join(bench.Adapters, ","), "comma-separated adapters of section 2")
 		loadRounds = flag.Int("load-rounds", 0, "interleaved rounds per load comparison (0: the default, 9)")
 		loadTime   = flag.Duration("load-time", 0, "length of one load run (0: the default, 1s)")
@@ -131,6 +134,9 @@ func run() (int, error) {
 			if sections["kratos"] && ctx.Err() == nil {
 				rows = append(rows, bench.Fleet(ctx, cfg, srv)...)
 			}
+			if sections["kratos"] && !*skipKeto && ctx.Err() == nil {
+				rows = append(rows, ketoRows(ctx, cfg, srv, *ketoBin)...)
+			}
 			if sections["users"] && ctx.Err() == nil {
 				rows = append(rows, bench.Users(ctx, cfg, srv, *oathBin)...)
 			}
@@ -167,6 +173,22 @@ func run() (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+// ketoRows starts Keto and measures the permission-check rows against it
+// and srv.
+func ketoRows(ctx context.Context, cfg bench.Config, srv *kratos.Kratos, bin string) []bench.Row {
+	fmt.Fprintln(os.Stderr, "bench: starting Keto")
+	k, err := kratos.StartKeto(ctx, kratos.KetoOptions{Binary: bin, LogLevel: "error", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return []bench.Row{{Section: "3 kratos", Figure: "start Keto", Value: "error: " + err.Error(), Verdict: bench.Failed}}
+	}
+	defer func() {
+		if err := k.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: stop keto:", err)
+		}
+	}()
+	return bench.Permissions(ctx, cfg, srv, k)
 }
 
 // sectionNames are the sections -only chooses from.
