@@ -186,11 +186,11 @@ bench: kratos keto oathkeeper $(BENCHSTAT) ## benchmarks: core hit/miss, oryotel
 # Each fuzz target (module:name) runs alone for FUZZTIME; the seed corpora are
 # in <module>/testdata/fuzz/<name>/ and also run as plain tests in `make test`.
 FUZZTIME     ?= 20s
-FUZZ_TARGETS := core:FuzzExtract core:FuzzReturnTo core:FuzzWhoami adapters/fiber:FuzzFasthttpExtract
+FUZZ_TARGETS := core:FuzzExtract core:FuzzReturnTo core:FuzzWhoami core:FuzzPermitObject adapters/fiber:FuzzFasthttpExtract
 SOAK_DURATION ?= 60s
 SOAK_FLAGS    ?=
 
-fuzz: ## fuzz credential extraction (also through fasthttp's parser), return_to and whoami handling, FUZZTIME (20s) each
+fuzz: ## fuzz credential extraction (also through fasthttp's parser), return_to, whoami handling and permission objects, FUZZTIME (20s) each
 	@for f in $(FUZZ_TARGETS); do \
 	  echo "== $$f ($(FUZZTIME))"; \
 	  (cd $${f%%:*} && go test -run '^$$' -fuzz "^$${f#*:}\$$" -fuzztime $(FUZZTIME) .); \

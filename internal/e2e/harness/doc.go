@@ -7,11 +7,16 @@
 //     Kratos' own self-service flows, the way a browser or a native app gets
 //     them (RegisterBrowser, LoginAPI, EnableTOTP, ...);
 //   - Redis (StartRedis, StartRedisT): Debian's redis-server, for the shared
-//     session tier.
+//     session tier;
+//   - Ory Keto (StartKeto, StartKetoT), with an in-memory store and the
+//     namespaces documents and groups, for permission checks; tuples are
+//     written and deleted through its write API (WriteTuples, DeleteTuples).
 //
 // The Kratos binary (v1.3.1) is built from the pinned tool module
 // internal/tools/kratos by `make kratos` into <repo>/.cache/bin/kratos;
-// $ORYGUARD_KRATOS_BIN (KratosBinaryEnv) overrides it.
+// $ORYGUARD_KRATOS_BIN (KratosBinaryEnv) overrides it. Keto (v0.13.0-alpha.0)
+// is built the same way by `make keto` from internal/tools/keto into
+// <repo>/.cache/bin/keto; $ORYGUARD_KETO_BIN (KetoBinaryEnv) overrides it.
 //
 // Kratos listens on 127.0.0.1 only, in dev mode (cookies without the Secure
 // flag, so they work over plain http), with telemetry and the
