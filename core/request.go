@@ -2,6 +2,8 @@ package core
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"unsafe"
 )
 
@@ -67,6 +69,22 @@ type Request struct {
 // and "" for a parameter the route does not have.
 type Params interface {
 	Param(name string) string
+}
+
+// UnescapePathParam percent-decodes a path parameter that a router handed
+// out still encoded, exactly once, as Params requires: "a%2Fb" is "a/b", a
+// "+" stays a "+", and a value that does not decode ("a%zz") is "", which
+// a PathParam object turns into a denial. Adapters whose router returns raw
+// segments (Echo on URL.RawPath, Fiber without UnescapePath) use it.
+func UnescapePathParam(v string) string {
+	if !strings.Contains(v, "%") {
+		return v
+	}
+	u, err := url.PathUnescape(v)
+	if err != nil {
+		return ""
+	}
+	return u
 }
 
 // header is v, or, when v is empty and the request came from

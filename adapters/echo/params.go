@@ -1,9 +1,6 @@
 package oryecho
 
 import (
-	"net/url"
-	"strings"
-
 	"github.com/labstack/echo/v4"
 	"github.com/oryguard/oryguard/core"
 )
@@ -26,17 +23,4 @@ func params(c echo.Context) core.Params {
 type rawParams struct{ c echo.Context }
 
 // Param implements core.Params.
-func (p rawParams) Param(name string) string { return unescape(p.c.Param(name)) }
-
-// unescape percent-decodes a path segment once (a "+" stays a "+"); a
-// value that does not decode is "", which denies the request.
-func unescape(v string) string {
-	if !strings.Contains(v, "%") {
-		return v
-	}
-	u, err := url.PathUnescape(v)
-	if err != nil {
-		return ""
-	}
-	return u
-}
+func (p rawParams) Param(name string) string { return core.UnescapePathParam(p.c.Param(name)) }

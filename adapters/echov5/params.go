@@ -1,10 +1,8 @@
 package oryecho
 
 import (
-	"net/url"
-	"strings"
-
 	"github.com/labstack/echo/v5"
+	"github.com/oryguard/oryguard/core"
 )
 
 // pathParams is the route's path parameters for core.PathParam,
@@ -23,18 +21,5 @@ func (p *pathParams) Param(name string) string {
 	if c.Request().URL.RawPath == "" {
 		return v
 	}
-	return unescape(v)
-}
-
-// unescape percent-decodes a path segment once (a "+" stays a "+"); a
-// value that does not decode is "", which denies the request.
-func unescape(v string) string {
-	if !strings.Contains(v, "%") {
-		return v
-	}
-	u, err := url.PathUnescape(v)
-	if err != nil {
-		return ""
-	}
-	return u
+	return core.UnescapePathParam(v)
 }

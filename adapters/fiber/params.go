@@ -1,10 +1,8 @@
 package oryfiber
 
 import (
-	"net/url"
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
+	"github.com/oryguard/oryguard/core"
 )
 
 // pathParams is the route's path parameters (c.Params) for core.PathParam,
@@ -22,19 +20,5 @@ func (p *pathParams) Param(name string) string {
 	if c.App().Config().UnescapePath {
 		return v
 	}
-	return unescape(v)
-}
-
-// unescape percent-decodes a path segment once (a "+" stays a "+"); a
-// value that does not decode (a%zz, which fasthttp lets through) is "",
-// which denies the request.
-func unescape(v string) string {
-	if !strings.Contains(v, "%") {
-		return v
-	}
-	u, err := url.PathUnescape(v)
-	if err != nil {
-		return ""
-	}
-	return u
+	return core.UnescapePathParam(v)
 }

@@ -1,9 +1,6 @@
 package oryfiber
 
 import (
-	"net/url"
-	"strings"
-
 	"github.com/gofiber/fiber/v3"
 	"github.com/oryguard/oryguard/core"
 )
@@ -41,19 +38,5 @@ func param(c fiber.Ctx, name string) string {
 	if c.App().Config().UnescapePath {
 		return v
 	}
-	return unescape(v)
-}
-
-// unescape percent-decodes a path segment once (a "+" stays a "+"); a
-// value that does not decode (a%zz, which fasthttp lets through) is "",
-// which denies the request.
-func unescape(v string) string {
-	if !strings.Contains(v, "%") {
-		return v
-	}
-	u, err := url.PathUnescape(v)
-	if err != nil {
-		return ""
-	}
-	return u
+	return core.UnescapePathParam(v)
 }
